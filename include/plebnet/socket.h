@@ -77,6 +77,13 @@ int pn_bind(struct pn_socket *sk, const struct pn_endpoint *local);
  * addr 0 dissolves the association). Stream: starts a connection, returns PN_EINPROGRESS.
  * Returns 0, PN_EINVAL, PN_EADDRNOTAVAIL, PN_ENETUNREACH, PN_EACCES (broadcast). */
 int pn_connect(struct pn_socket *sk, const struct pn_endpoint *remote);
+/* Stream: starts listening; backlog (1..65535, clamped) bounds the accept queue. An unbound
+ * socket gets an ephemeral port, as in BSD. Returns 0, PN_EINVAL (connected or closing),
+ * PN_ENOTSUP (not a stream socket). */
+int pn_listen(struct pn_socket *sk, int backlog);
+/* Stream: takes an established connection from the accept queue. Returns 0 and an owned
+ * *out (peer in *peer if given), PN_EAGAIN (none yet), PN_EINVAL (not listening). */
+int pn_accept(struct pn_socket *sk, struct pn_socket **out, struct pn_endpoint *peer);
 /* Sends len bytes to dst (NULL: the connected peer). Datagram: all or nothing; returns
  * len, PN_EDESTADDRREQ, PN_EMSGSIZE, PN_EACCES, PN_ENETUNREACH, PN_ENOBUFS,
  * PN_ECONNREFUSED (a pending ICMP error on a connected socket). */
@@ -104,6 +111,33 @@ int pn_getpeername(const struct pn_socket *sk, struct pn_endpoint *out);
 int pn_setsockopt(struct pn_socket *sk, enum pn_sockopt opt, const void *val, size_t len);
 /* *len is the buffer size on entry, the value's size on return. */
 int pn_getsockopt(struct pn_socket *sk, enum pn_sockopt opt, void *val, size_t *len);
+
+/* TCP connection states (RFC 9293 §3.3.2). */
+enum pn_tcp_state {
+    PN_TCP_CLOSED, PN_TCP_LISTEN, PN_TCP_SYN_SENT, PN_TCP_SYN_RECEIVED, PN_TCP_ESTABLISHED,
+    PN_TCP_FIN_WAIT_1, PN_TCP_FIN_WAIT_2, PN_TCP_CLOSE_WAIT, PN_TCP_CLOSING, PN_TCP_LAST_ACK,
+    PN_TCP_TIME_WAIT
+};
+const char *pn_tcp_state_name(enum pn_tcp_state st);
+
+/* A snapshot of a TCP connection, like Linux's struct tcp_info. Times in microseconds. */
+struct pn_tcp_info {
+    enum pn_tcp_state state;
+    uint32_t rtt_us, rttvar_us, rto_us;
+    uint32_t snd_mss, rcv_mss;
+    uint32_t cwnd, ssthresh;          /* bytes */
+    uint32_t snd_wnd, rcv_wnd;        /* bytes */
+    uint8_t snd_wscale, rcv_wscale;
+    bool ts_ok, sack_ok, ws_ok;
+    uint32_t retransmits;             /* consecutive RTOs of the current episode */
+    uint64_t total_retrans;           /* segments retransmitted */
+    uint64_t bytes_acked, bytes_received;
+    uint64_t segs_out, segs_in;
+    uint32_t unacked;                 /* bytes in flight */
+    char cc[16];                      /* congestion control name */
+};
+/* Returns 0, or PN_ENOTSUP for non-stream sockets. */
+int pn_tcp_get_info(const struct pn_socket *sk, struct pn_tcp_info *out);
 
 /* Current readiness (PN_EV_* bits). */
 unsigned pn_socket_events(const struct pn_socket *sk);

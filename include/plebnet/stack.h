@@ -49,6 +49,21 @@ struct pn_stack_config {
     /* UDP */
     uint32_t udp_rcvbuf;             /* default receive queue bound in bytes, default 212992 */
     uint32_t udp_sndbuf;             /* largest datagram accepted by send, default 65507 */
+    /* TCP */
+    uint32_t tcp_sndbuf;             /* default send buffer, default 262144 */
+    uint32_t tcp_rcvbuf;             /* default receive buffer, default 262144 */
+    uint32_t tcp_msl_ms;             /* maximum segment lifetime; TIME-WAIT is 2*MSL, default 30000 */
+    uint32_t tcp_rto_initial_ms;     /* RFC 6298 (2.1): 1000 */
+    uint32_t tcp_rto_min_ms;         /* RFC 6298 (2.4): 1000 (Linux uses 200) */
+    uint32_t tcp_rto_max_ms;         /* RFC 6298 (2.5): at least 60000; default 120000 */
+    uint32_t tcp_delack_ms;          /* delayed ACK bound (RFC 9293 §3.8.6.3: < 500), default 40 */
+    uint32_t tcp_syn_retries;        /* SYN retransmissions before giving up, default 6 */
+    uint32_t tcp_retries;            /* data retransmissions before giving up, default 15 */
+    uint32_t tcp_initial_window;     /* segments; 0 = RFC 3390: min(4*MSS, max(2*MSS, 4380)) */
+    uint32_t tcp_max_syn_backlog;    /* embryonic connections per listener, default 128 */
+    uint32_t tcp_challenge_ack_per_sec; /* RFC 5961 §7 rate limit, default 1000 */
+    bool tcp_syncookies;             /* RFC 4987 when the SYN queue is full, default on */
+    bool tcp_linux_options;          /* emit TCP options in Linux's order, default off */
     /* buffers */
     uint32_t pool_max_small;         /* 0 = default */
     uint32_t pool_max_large;         /* 0 = default */

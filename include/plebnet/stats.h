@@ -49,12 +49,14 @@ extern "C" {
     X(ip_rx_unknown_proto)                                                                          \
     X(ip_tx)                                                                                        \
     X(ip_tx_no_route)                                                                               \
+    X(ip_tx_bad_src)            /* source is not our address */                                     \
     X(ip_tx_too_big)            /* DF set and larger than the MTU */                                \
     X(ip_tx_fragments)                                                                              \
     X(ip_frag_rx)                                                                                   \
     X(ip_reass_ok)                                                                                  \
     X(ip_reass_timeout)                                                                             \
     X(ip_reass_overlap)         /* conflicting overlap: whole datagram dropped */                   \
+    X(ip_reass_duplicate)       /* fragment entirely already held: dropped */                       \
     X(ip_reass_mem_dropped)     /* memory bound reached: oldest datagram evicted */                 \
     X(ip_reass_too_big)         /* reassembled length would exceed 65535 */                         \
     /* ICMP */                                                                                      \
@@ -83,8 +85,32 @@ extern "C" {
     X(tcp_rx)                                                                                       \
     X(tcp_rx_malformed)                                                                             \
     X(tcp_rx_bad_checksum)                                                                          \
-    X(tcp_rx_no_socket)                                                                             \
-    X(tcp_tx)
+    X(tcp_rx_no_socket)         /* answered with RST (RFC 9293 §3.10.7.1) */                        \
+    X(tcp_rx_bad_flags)         /* e.g. SYN+FIN, SYN+RST, or no ACK in a synchronized state */      \
+    X(tcp_rx_out_of_window)     /* unacceptable sequence number: ACKed and dropped */              \
+    X(tcp_rx_paws_rejected)     /* RFC 7323 §5: old timestamp */                                    \
+    X(tcp_rx_ack_invalid)       /* RFC 5961 §5: ACK outside the acceptable range */                \
+    X(tcp_rx_ooo)               /* segments queued out of order */                                  \
+    X(tcp_rx_ooo_dropped)       /* out-of-order queue at its bound */                               \
+    X(tcp_rx_after_close)       /* data after the application closed: RST */                       \
+    X(tcp_rx_rst)                                                                                   \
+    X(tcp_tx)                                                                                       \
+    X(tcp_tx_rst)                                                                                   \
+    X(tcp_challenge_ack)        /* RFC 5961 */                                                      \
+    X(tcp_challenge_ack_limited)                                                                    \
+    X(tcp_retransmits)          /* segments retransmitted */                                        \
+    X(tcp_rto)                  /* retransmission timeouts */                                       \
+    X(tcp_fast_retransmit)                                                                          \
+    X(tcp_active_opens)                                                                             \
+    X(tcp_passive_opens)                                                                            \
+    X(tcp_listen_overflow)      /* accept queue full: handshake dropped */                          \
+    X(tcp_syncookies_sent)                                                                          \
+    X(tcp_syncookies_ok)                                                                            \
+    X(tcp_syncookies_failed)                                                                        \
+    X(tcp_timeouts)             /* connections aborted by retransmission/user/keepalive timeout */  \
+    X(tcp_keepalive_probes)                                                                         \
+    X(tcp_persist_probes)                                                                           \
+    X(tcp_conn_reset)           /* connections reset by the peer */
 
 struct pn_stats {
 #define PN_STATS_X_(name) uint64_t name;

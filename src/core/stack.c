@@ -33,6 +33,19 @@ void pn_stack_config_init(struct pn_stack_config *c)
     c->icmp_burst = 50;
     c->udp_rcvbuf = 212992;
     c->udp_sndbuf = 65507;
+    c->tcp_sndbuf = 262144;
+    c->tcp_rcvbuf = 262144;
+    c->tcp_msl_ms = 30000;
+    c->tcp_rto_initial_ms = 1000;
+    c->tcp_rto_min_ms = 1000;
+    c->tcp_rto_max_ms = 120000;
+    c->tcp_delack_ms = 40;
+    c->tcp_syn_retries = 6;
+    c->tcp_retries = 15;
+    c->tcp_initial_window = 0;
+    c->tcp_max_syn_backlog = 128;
+    c->tcp_challenge_ack_per_sec = 1000;
+    c->tcp_syncookies = true;
 }
 
 static int check_config(const struct pn_stack_config *c, const struct pn_link *link)
@@ -61,6 +74,10 @@ static int check_config(const struct pn_stack_config *c, const struct pn_link *l
     if (mtu < 576) /* RFC 791: every host must accept 576-byte datagrams */
         return PN_EINVAL;
     if (c->arp_cache_size == 0 || c->reass_max_datagrams == 0 || c->ttl == 0)
+        return PN_EINVAL;
+    if (c->tcp_rto_min_ms == 0 || c->tcp_rto_min_ms > c->tcp_rto_max_ms ||
+        c->tcp_rto_initial_ms == 0 || c->tcp_sndbuf < 2048 || c->tcp_rcvbuf < 2048 ||
+        c->tcp_msl_ms == 0 || c->tcp_delack_ms >= 500)
         return PN_EINVAL;
     return 0;
 }
@@ -98,7 +115,7 @@ int pn_stack_new(const struct pn_stack_config *cfg, struct pn_link *link, uint64
     pn_rng_init(&s->rng, cfg->secret, cfg->addr);
     s->ip_id = (uint16_t)pn_rng_u64(&s->rng);
 
-    if ((err = pn_arp_init(s)) < 0 || (err = pn_udp_init(s)) < 0) {
+    if ((err = pn_arp_init(s)) < 0 || (err = pn_udp_init(s)) < 0 || (err = pn_tcp_init(s)) < 0) {
         pn_stack_free(s);
         return err;
     }
@@ -115,8 +132,10 @@ void pn_stack_free(struct pn_stack *s)
 {
     if (!s)
         return;
+    s->freeing = true;
     while (s->sockets) /* pn_close unlinks the socket from the list */
         pn_close(s->sockets);
+    pn_tcp_fini(s);
     pn_udp_fini(s);
     pn_reass_fini(s);
     pn_arp_fini(s);

@@ -13,6 +13,7 @@
 #include "eth/eth.h"
 #include "ip/ip.h"
 #include "udp/udp.h"
+#include "tcp/tcp.h"
 
 #define PN_TXQ_MAX 64 /* frames batched before a tx_burst */
 
@@ -42,10 +43,13 @@ struct pn_stack {
     struct pn_icmp_state icmp;
     struct pn_port_table udp_ports;
     struct pn_port_table ping_ports;
+    struct pn_tcp_table tcp;
+    uint32_t tcp_next_ephemeral;
     struct pn_socket *sockets;   /* every open socket (for pn_stack_free) */
     struct pn_pbuf *txq[PN_TXQ_MAX];
     int txq_len;
     bool in_poll;
+    bool freeing;                /* pn_stack_free: sockets close without sending */
 };
 
 #define PN_STAT_INC(s, name) ((s)->stats.name++)

