@@ -6,9 +6,11 @@
 #include "plebnet/addr.h"
 #include "plebnet/pbuf.h"
 #include "plebnet/link.h"
+#include "plebnet/fault.h"
 #include "plebnet/stats.h"
 #include "plebnet/stack.h"
 #include "plebnet/socket.h"
+#include "plebnet/vxlan.h"
 
 #define PLEBNET_VERSION_MAJOR 0
 #define PLEBNET_VERSION_MINOR 1

@@ -690,7 +690,7 @@ static void synchronized_input(struct pn_stack *s, struct pn_tcb *t, struct seg 
                     fin = true, seq = t->rcv_nxt, len = 0;
                 /* RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full-sized
                  * segment, otherwise within the delayed-ACK bound. */
-                if (len >= t->adv_mss - 40u || ++t->segs_since_ack >= 2)
+                if (++t->segs_since_ack >= 2)
                     t->flags |= TF_ACK_NOW;
                 else if (!(t->flags & TF_ACK_NOW))
                     pn_tcp_delack_arm(s, t);

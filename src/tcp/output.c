@@ -126,7 +126,10 @@ int pn_tcp_send_segment(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint
 
 void pn_tcp_send_ack(struct pn_stack *s, struct pn_tcb *t)
 {
-    pn_tcp_send_segment(s, t, t->snd_nxt, PN_TCP_ACK, 0, 0);
+    /* A pure ACK carries SND.MAX, not SND.NXT: after a go-back-N rewind SND.NXT lies below
+     * what the peer already holds, and the peer would drop the ACK as out of window
+     * (RFC 9293 §3.10.7.4 "first") without ever reading its acknowledgment. */
+    pn_tcp_send_segment(s, t, t->snd_max, PN_TCP_ACK, 0, 0);
 }
 
 void pn_tcp_send_reset(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,

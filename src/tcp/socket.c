@@ -326,9 +326,12 @@ static long tcp_recvfrom(struct pn_socket *sk, void *buf, size_t len, int flags,
     }
     if (copied && !(flags & PN_MSG_PEEK)) {
         /* Reading may open the window enough for an update (RFC 9293 §3.8.6.2.2). */
+        /* Only when the advertised window has shrunk to half the buffer or less and the
+         * update at least doubles it (as Linux does): otherwise the next ACK carries it,
+         * and reads do not turn every segment into an extra ACK. */
         uint32_t after = pn_tcp_rcv_space(t);
         uint32_t adv = t->rcv_adv - t->rcv_nxt;
-        if (after > before && after > adv &&
+        if (after > before && adv <= t->rcvbuf_limit / 2 && after >= 2 * adv &&
             after - adv >= PN_MIN(t->rcvbuf_limit / 2, 2u * t->adv_mss)) {
             t->flags |= TF_WND_UPDATE;
             pn_tcp_output(s, t);

@@ -36,7 +36,10 @@ struct pn_tcp_sack_block {
 
 /* Which option order to emit. PN_TCP_OPTS_COMPACT packs for the fewest bytes in a
  * sane order; PN_TCP_OPTS_LINUX reproduces Linux's layout (MSS, SACK-perm+TS, NOP, WS in a
- * SYN; NOP,NOP,TS; NOP,NOP,SACK) so byte-exact tools such as packetdrill match. */
+ * SYN; NOP,NOP,TS; NOP,NOP,SACK) so byte-exact tools such as packetdrill match.
+ * COMPACT writes MSS, SACK-perm, TS, WS, SACK back to back without NOPs and pads with EOL
+ * to a multiple of 4: never longer than LINUX for the same SACK blocks (4 bytes shorter
+ * with TS + SACK), and with some option sets (e.g. MSS + TS) it fits one more block. */
 enum pn_tcp_opt_layout { PN_TCP_OPTS_LINUX = 0, PN_TCP_OPTS_COMPACT = 1 };
 
 struct pn_tcp_repr {
@@ -61,11 +64,13 @@ struct pn_tcp_repr {
 };
 
 /* Parses a segment of exactly len bytes (the IP payload). Checks len >= 20 (TRUNCATED);
- * data offset >= 5 and <= len (BAD_HDR_LEN); checksum with the pseudo-header if
- * verify_csum (BAD_CHECKSUM); options: EOL ends the list, NOP is one byte, any other needs
- * a length byte >= 2 that fits the option space (BAD_OPTION); known options with a wrong
- * length (MSS != 4, WS != 3, SACK-perm != 2, TS != 10, SACK not 2+8n) are BAD_OPTION;
- * more than 4 SACK blocks cannot fit and are BAD_OPTION. Unknown kinds are skipped. */
+ * data offset >= 5 and <= len (BAD_HDR_LEN); len <= 65535 (BAD_LENGTH: no IPv4 payload is
+ * longer); checksum with the pseudo-header if verify_csum (BAD_CHECKSUM); options: EOL
+ * ends the list, NOP is one byte, any other needs a length byte >= 2 that fits the option
+ * space (BAD_OPTION); known options with a wrong length (MSS != 4, WS != 3, SACK-perm != 2,
+ * TS != 10, SACK not 2+8n with n >= 1) are BAD_OPTION; more than 4 SACK blocks cannot fit
+ * and are BAD_OPTION. Unknown kinds are skipped; a repeated option overwrites the earlier.
+ * On error *out is left untouched. */
 int pn_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
                  struct pn_tcp_repr *out, bool verify_csum);
 /* Bytes the options of r take when emitted in layout (a multiple of 4, at most 40). */
