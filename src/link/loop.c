@@ -1,5 +1,7 @@
 /* link/loop.c — the in-memory loop link: two ends, each frame sent on one is handed over
- * (no copy) to the other's receive ring. For two stacks driven by one thread.
+ * (no copy) to the other's receive ring. For two stacks driven by one thread. Frames keep
+ * the sender's PN_PBUF_F_CSUM_OK mark, so the receiver skips checksum verification (as
+ * Linux does on its loopback device); a fault wrapper that corrupts a frame clears it.
  * Call chain: stack A tx_burst -> peer ring -> stack B rx_burst. */
 #include <stdlib.h>
 #include "plebnet/errors.h"
@@ -40,6 +42,9 @@ static int loop_tx(struct pn_link *l, struct pn_pbuf **frames, int n, uint64_t n
             pn_pbuf_free(p);
             continue;
         }
+        /* Memory cannot corrupt a frame: the sender's "checksums correct" mark stays
+         * valid; any other flag was the sender's business. */
+        p->flags &= PN_PBUF_F_CSUM_OK;
         peer->ring[(peer->head + peer->count) % peer->cap] = p;
         peer->count++;
         l->counters.tx_frames++;

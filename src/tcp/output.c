@@ -7,6 +7,7 @@
 #include "core/stack.h"
 #include "core/util.h"
 #include "tcp/tcp.h"
+#include "wire/checksum.h"
 
 uint32_t pn_tcp_ts_now(const struct pn_stack *s, const struct pn_tcb *t)
 {
@@ -100,15 +101,23 @@ int pn_tcp_send_segment(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint
     struct pn_pbuf *p = pn_stack_alloc(s, hlen + len);
     if (!p)
         return PN_ENOBUFS;
+    uint32_t psum = 0;
     if (len) {
-        /* Copy from the ring, which may wrap. */
+        /* Copy from the ring (which may wrap) and checksum in the same pass. An odd first
+         * piece would shift the word alignment of the second: then sum separately. */
         uint32_t start = (t->sbuf_off + off) % t->sbuf_size;
         uint32_t first = PN_MIN(len, t->sbuf_size - start);
-        memcpy(p->data + hlen, t->sbuf + start, first);
-        if (first < len)
-            memcpy(p->data + hlen + first, t->sbuf, len - first);
+        psum = pn_csum_copy(0, p->data + hlen, t->sbuf + start, first);
+        if (first < len) {
+            if (first & 1) {
+                memcpy(p->data + hlen + first, t->sbuf, len - first);
+                psum = pn_csum_add(0, p->data + hlen, len);
+            } else {
+                psum = pn_csum_copy(psum, p->data + hlen + first, t->sbuf, len - first);
+            }
+        }
     }
-    pn_tcp_emit(&r, layout, p->data, t->sk.local.addr, t->sk.remote.addr, len);
+    pn_tcp_emit_sum(&r, layout, p->data, t->sk.local.addr, t->sk.remote.addr, len, psum);
     struct pn_ip_out o = {.src = t->sk.local.addr, .dst = t->sk.remote.addr,
                           .proto = PN_IP_PROTO_TCP, .ttl = t->sk.ttl, .tos = t->sk.tos};
     if (flags & PN_TCP_ACK) {

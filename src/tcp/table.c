@@ -76,11 +76,19 @@ static void grow(struct pn_stack *s)
 struct pn_tcb *pn_tcp_lookup(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
                              uint16_t rport)
 {
+    /* Bulk flows send runs of segments for one connection: try the last hit first and
+     * skip the keyed hash. */
+    struct pn_tcb *c = s->tcp.last;
+    if (c && c->sk.local.port == lport && c->sk.remote.port == rport &&
+        c->sk.remote.addr == raddr && c->sk.local.addr == laddr)
+        return c;
     uint32_t h = tuple_hash(s, laddr, lport, raddr, rport);
     for (struct pn_tcb *t = s->tcp.buckets[h & (s->tcp.nbuckets - 1)]; t; t = t->hnext)
         if (t->hash == h && t->sk.local.port == lport && t->sk.remote.port == rport &&
-            t->sk.remote.addr == raddr && t->sk.local.addr == laddr)
+            t->sk.remote.addr == raddr && t->sk.local.addr == laddr) {
+            s->tcp.last = t;
             return t;
+        }
     return NULL;
 }
 
@@ -100,6 +108,8 @@ void pn_tcp_hash_insert(struct pn_stack *s, struct pn_tcb *t)
 void pn_tcp_hash_remove(struct pn_stack *s, struct pn_tcb *t)
 {
     struct pn_tcp_table *tt = &s->tcp;
+    if (tt->last == t)
+        tt->last = NULL;
     for (struct pn_tcb **pp = &tt->buckets[t->hash & (tt->nbuckets - 1)]; *pp;
          pp = &(*pp)->hnext) {
         if (*pp == t) {

@@ -134,6 +134,7 @@ struct pn_tcp_table {
     uint32_t nlbuckets;
     uint32_t ports_nbuckets;      /* bound ports (ports[]) */
     struct pn_tcb **ports;        /* every bound, non-listening socket by local port */
+    struct pn_tcb *last;          /* one-entry lookup cache (cleared when it leaves) */
     uint64_t chack_tokens;        /* challenge ACK bucket, scaled by 1000 */
     uint64_t chack_last;
 };

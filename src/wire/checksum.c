@@ -106,6 +106,50 @@ uint32_t pn_csum_add(uint32_t sum, const void *buf, size_t len)
     return (uint32_t)((total & 0xffffffffu) + (total >> 32));
 }
 
+uint32_t pn_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
+{
+    uint8_t *d = dst;
+    const uint8_t *p = src;
+    uint64_t s0 = 0, s1 = 0, c0 = 0, c1 = 0;
+    size_t done = 0;
+    /* The same two-accumulator scheme as pn_csum_add, storing each word as it is summed. */
+    while (len - done >= 32) {
+        uint64_t w0, w1, w2, w3;
+        memcpy(&w0, p, 8);
+        memcpy(&w1, p + 8, 8);
+        memcpy(&w2, p + 16, 8);
+        memcpy(&w3, p + 24, 8);
+        memcpy(d, &w0, 8);
+        memcpy(d + 8, &w1, 8);
+        memcpy(d + 16, &w2, 8);
+        memcpy(d + 24, &w3, 8);
+        s0 += w0;
+        c0 += s0 < w0;
+        s1 += w1;
+        c1 += s1 < w1;
+        s0 += w2;
+        c0 += s0 < w2;
+        s1 += w3;
+        c1 += s1 < w3;
+        p += 32;
+        d += 32;
+        done += 32;
+    }
+    uint64_t acc = add1c64(add1c64(s0, s1), c0 + c1);
+    uint32_t folded = fold64(acc);
+#if !PN_CSUM_BIG_ENDIAN
+    folded = ((folded & 0xffu) << 8) | (folded >> 8);
+#endif
+    uint64_t total = (uint64_t)sum + folded;
+    sum = (uint32_t)((total & 0xffffffffu) + (total >> 32));
+    /* The tail (< 32 bytes) starts at an even offset: copy it and sum it the plain way. */
+    if (done < len) {
+        memcpy(d, p, len - done);
+        sum = pn_csum_add(sum, d, len - done);
+    }
+    return sum;
+}
+
 /* RFC 1071 §4.1: fold the carries back into 16 bits and take the one's complement. */
 uint16_t pn_csum_finish(uint32_t sum)
 {

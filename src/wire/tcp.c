@@ -276,6 +276,38 @@ size_t pn_tcp_options_len(const struct pn_tcp_repr *r, enum pn_tcp_opt_layout la
     return tcp_write_options(r, layout, scratch);
 }
 
+/* Writes the header and options with a zero checksum field; returns the header length. */
+static size_t tcp_write_header(const struct pn_tcp_repr *r, enum pn_tcp_opt_layout layout,
+                               uint8_t *buf)
+{
+    size_t hdr_len = PN_TCP_HDR_LEN + tcp_write_options(r, layout, buf + PN_TCP_HDR_LEN);
+    pn_put_be16(buf, r->src_port);
+    pn_put_be16(buf + 2, r->dst_port);
+    pn_put_be32(buf + 4, r->seq);
+    pn_put_be32(buf + 8, r->ack);
+    buf[12] = (uint8_t)((hdr_len / 4) << 4); /* data offset; reserved bits and NS zero */
+    buf[13] = r->flags;
+    pn_put_be16(buf + 14, r->window);
+    pn_put_be16(buf + 16, 0);
+    pn_put_be16(buf + 18, r->urgent);
+    return hdr_len;
+}
+
+size_t pn_tcp_emit_sum(const struct pn_tcp_repr *r, enum pn_tcp_opt_layout layout, uint8_t *buf,
+                       uint32_t src, uint32_t dst, size_t payload_len, uint32_t payload_sum)
+{
+    size_t hdr_len = tcp_write_header(r, layout, buf);
+    /* RFC 9293 §3.1 "Checksum": pseudo-header, header and data; the header length is a
+     * multiple of 4, so the payload's own sum starts on a word boundary and just adds. */
+    uint16_t seg_len = (uint16_t)(hdr_len + payload_len);
+    uint32_t sum = pn_csum_pseudo_ipv4(src, dst, PN_IP_PROTO_TCP, seg_len);
+    sum = pn_csum_add(sum, buf, hdr_len);
+    uint64_t t = (uint64_t)sum + payload_sum;
+    sum = (uint32_t)((t & 0xffffffffu) + (t >> 32));
+    pn_put_be16(buf + 16, pn_csum_finish(sum));
+    return hdr_len;
+}
+
 size_t pn_tcp_emit(const struct pn_tcp_repr *r, enum pn_tcp_opt_layout layout, uint8_t *buf,
                    uint32_t src, uint32_t dst, size_t payload_len)
 {

@@ -81,4 +81,9 @@ size_t pn_tcp_options_len(const struct pn_tcp_repr *r, enum pn_tcp_opt_layout la
 size_t pn_tcp_emit(const struct pn_tcp_repr *r, enum pn_tcp_opt_layout layout, uint8_t *buf,
                    uint32_t src, uint32_t dst, size_t payload_len);
 
+/* The same as pn_tcp_emit for a payload whose checksum accumulator (pn_csum_add or
+ * pn_csum_copy over exactly its payload_len bytes) the caller already has. */
+size_t pn_tcp_emit_sum(const struct pn_tcp_repr *r, enum pn_tcp_opt_layout layout, uint8_t *buf,
+                       uint32_t src, uint32_t dst, size_t payload_len, uint32_t payload_sum);
+
 #endif
