@@ -15,6 +15,7 @@ struct seg {
     uint32_t laddr, raddr;
     uint32_t len;      /* SEG.LEN: payload + SYN + FIN */
     uint32_t wnd;      /* window field, scaled later per connection */
+    bool freed;        /* process_ack closed (and possibly freed) the TCB: LAST-ACK done */
 };
 
 /* RFC 9293 §3.10.7.1: a segment for a connection that does not exist. */
@@ -71,7 +72,8 @@ void pn_tcp_set_mss(struct pn_stack *s, struct pn_tcb *t)
 static void established(struct pn_stack *s, struct pn_tcb *t, const struct seg *g)
 {
     pn_tcp_set_state(t, PN_TCP_ESTABLISHED);
-    t->snd_wnd = g->wnd << t->snd_wscale;
+    /* RFC 7323 §2.2: the window of a SYN (SYN,ACK in SYN-SENT) is never scaled. */
+    t->snd_wnd = (g->r.flags & PN_TCP_SYN) ? g->wnd : g->wnd << t->snd_wscale;
     t->max_snd_wnd = PN_MAX(t->max_snd_wnd, t->snd_wnd);
     t->snd_wl1 = g->r.seq;
     t->snd_wl2 = g->r.ack;
@@ -79,6 +81,8 @@ static void established(struct pn_stack *s, struct pn_tcb *t, const struct seg *
     t->cc->init(t);
     t->cwnd = pn_cc_initial_window(t->mss, s->cfg.tcp_initial_window);
     t->backoff = 0;
+    t->recover = t->iss; /* RFC 6582 §3.2 step 1: "recover" starts at the ISS */
+    t->high_rxt = t->snd_una;
     pn_tcp_keepalive_reset(s, t);
 }
 
@@ -182,6 +186,17 @@ static void ooo_drain(struct pn_tcb *t)
     }
 }
 
+/* RFC 2883: remember a duplicate to report as the first SACK block of the next ACK. */
+static void note_dsack(struct pn_tcb *t, uint32_t left, uint32_t right)
+{
+    if (!t->sack_ok || !seq_lt(left, right))
+        return;
+    t->dsack_left = left;
+    t->dsack_right = right;
+    t->dsack_pending = true;
+    t->flags |= TF_ACK_NOW;
+}
+
 /* ---- states ---- */
 
 /* RFC 9293 §3.10.7.2: LISTEN. */
@@ -228,7 +243,10 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
                             t->rcv_wscale = pn_tcp_pick_wscale(t->rcvbuf_limit);
                         }
                     }
-                    t->rcv_adv = t->rcv_nxt;
+                    /* RFC 9293 §3.10.7.4: the window our cookie SYN,ACK offered (unscaled,
+                     * RFC 7323 §2.2) is open already; without it the first data segment
+                     * would find a zero window and wait for a retransmission. */
+                    t->rcv_adv = t->rcv_nxt + PN_MIN(pn_tcp_rcv_space(t), 65535u);
                     t->parent = l;
                     pn_tcp_hash_insert(s, t);
                     t->hash_linked = true;
@@ -269,6 +287,14 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
         tmp.state = PN_TCP_SYN_RECEIVED;
         tmp.rcvbuf_limit = l->rcvbuf_limit;
         take_syn_options(s, &tmp, r);
+        if (!tmp.ts_ok) {
+            /* Without timestamps the cookie cannot carry window scale or SACK-permitted:
+             * do not offer them (RFC 7323 §2.2: scaling needs both sides; Linux does the
+             * same). */
+            tmp.ws_ok = false;
+            tmp.snd_wscale = 0;
+            tmp.sack_ok = false;
+        }
         uint16_t mss = tmp.peer_mss;
         tmp.iss = pn_syncookie_make(s, g->laddr, r->dst_port, g->raddr, r->src_port, r->seq,
                                     &mss);
@@ -388,15 +414,16 @@ static bool acceptable(const struct pn_tcb *t, uint32_t seq, uint32_t len)
            (seq_le(t->rcv_nxt, last) && seq_lt(last, t->rcv_nxt + wnd));
 }
 
-/* RFC 6582 §3.2 steps 1-2 / RFC 5681 §3.2: enter fast retransmit and recovery. */
-static void enter_recovery(struct pn_stack *s, struct pn_tcb *t)
+/* Takes the SACK blocks of an ACK into the scoreboard; returns the bytes newly SACKed. */
+static uint32_t sack_update(struct pn_stack *s, struct pn_tcb *t, const struct pn_tcp_repr *r)
 {
-    t->cc->on_congestion(t, PN_CC_EV_FAST_RETRANSMIT, s->now);
-    t->recover = t->snd_max;
-    t->flags |= TF_IN_RECOVERY;
-    t->cwnd = t->ssthresh + 3u * t->mss;
-    s->stats.tcp_fast_retransmit++;
-    pn_tcp_retransmit_first(s, t);
+    if (!t->sack_ok || r->sack_count == 0)
+        return 0;
+    bool dsack;
+    uint32_t n = pn_sack_update(&t->sb, r, t->snd_una, t->snd_max, &dsack);
+    if (dsack)
+        t->dsacks_seen++;
+    return n;
 }
 
 /* The ACK field of a segment in a synchronized state (RFC 9293 §3.10.7.4 "fifth").
@@ -445,26 +472,18 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
         t->bytes_acked += data_acked;
         t->backoff = 0;
         t->rexmt_since = t->snd_una == t->snd_max ? 0 : s->now;
+        if (t->sack_ok)
+            pn_sack_advance(&t->sb, t->snd_una);
+        uint32_t newly = sack_update(s, t, r);
         if (t->flags & TF_IN_RECOVERY) {
-            if (seq_ge(ack, t->recover)) {
-                /* RFC 6582 §3.2 step 3: full ACK, deflate to min(ssthresh, FlightSize+SMSS). */
-                uint32_t fl = pn_cc_flight(t) + t->mss;
-                t->cwnd = PN_MIN(t->ssthresh, fl);
-                t->flags &= ~TF_IN_RECOVERY;
-                t->dupacks = 0;
-                if (t->cc->on_recovery_end)
-                    t->cc->on_recovery_end(t, s->now);
-            } else {
-                /* Step 4: partial ACK: retransmit the next hole, deflate by the amount
-                 * acked, add back one SMSS if at least one was acked. */
-                pn_tcp_retransmit_first(s, t);
-                t->cwnd = t->cwnd > acked ? t->cwnd - acked : t->mss;
-                if (acked >= t->mss)
-                    t->cwnd += t->mss;
-            }
+            pn_tcp_recovery_ack(s, t, acked, newly);
         } else {
             t->dupacks = 0;
             t->cc->on_ack(t, acked, s->now);
+            /* RFC 6675 §5 (C): SACK may prove the new SND.UNA lost at once. */
+            if (t->sack_ok && newly && t->snd_una != t->snd_max &&
+                pn_sack_is_lost(&t->sb, t->snd_una, t->mss) && seq_ge(t->snd_una, t->recover))
+                pn_tcp_recovery_enter(s, t);
         }
         if (t->snd_una == t->snd_max)
             pn_tcp_rexmt_stop(s, t);
@@ -482,6 +501,7 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
                 pn_tcp_timewait_arm(s, t);
                 break;
             case PN_TCP_LAST_ACK:
+                g->freed = true; /* an orphan is freed here: the caller must not touch t */
                 pn_tcp_close_tcb(s, t, 0);
                 return false;
             default:
@@ -490,14 +510,24 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
         }
     } else if (ack == t->snd_una && t->snd_una != t->snd_max && r->payload_len == 0 &&
                !(r->flags & (PN_TCP_SYN | PN_TCP_FIN)) && wnd == t->snd_wnd) {
-        /* RFC 5681 §2: a duplicate ACK. */
-        t->dupacks++;
+        /* RFC 5681 §2: a duplicate ACK (RFC 6675 §2: with SACK, one that reports new
+         * SACKed data). */
+        uint32_t newly = sack_update(s, t, r);
+        if (!t->sack_ok || newly)
+            t->dupacks++;
         if (t->flags & TF_IN_RECOVERY) {
-            t->cwnd += t->mss; /* RFC 5681 §3.2 step 4: inflate */
-        } else if (t->dupacks == 3 && seq_gt(ack - 1, t->recover)) {
-            /* RFC 6582 §3.2 step 2: only if this is not a leftover of an earlier episode */
-            enter_recovery(s, t);
+            pn_tcp_recovery_ack(s, t, 0, newly);
+        } else if (seq_ge(t->snd_una, t->recover) &&
+                   (t->dupacks >= PN_SACK_DUPTHRESH ||
+                    (t->sack_ok && pn_sack_is_lost(&t->sb, t->snd_una, t->mss)))) {
+            /* RFC 6582 §3.2 step 2 (not a leftover of an earlier episode: SND.UNA is past
+             * the last RecoveryPoint) and RFC 6675 §5 (C). */
+            pn_tcp_recovery_enter(s, t);
+        } else if (t->dupacks <= 2) {
+            pn_tcp_limited_transmit(s, t);
         }
+    } else if (t->sack_ok && r->sack_count) {
+        sack_update(s, t, r); /* e.g. a window update carrying SACK blocks */
     }
     /* Window update, RFC 9293 §3.10.7.4: only from a newer segment (SND.WL1/WL2). */
     if (seq_lt(t->snd_wl1, r->seq) || (t->snd_wl1 == r->seq && seq_le(t->snd_wl2, ack))) {
@@ -563,11 +593,31 @@ static void synchronized_input(struct pn_stack *s, struct pn_tcb *t, struct seg 
         pn_tcp_output(s, t);
         goto drop;
     }
+    /* RFC 9293 §3.5 figure 8 (simultaneous open), line 6: in SYN-RECEIVED the peer's
+     * SYN,ACK repeats its SYN (SEQ = IRS) and acknowledges ours. Its SYN was processed
+     * already, so drop the SYN bit and take the rest, ACK and any data, which completes
+     * the handshake; otherwise "first" finds SEQ < RCV.NXT and drops it, and neither end
+     * (both now SYN-RECEIVED) ever sends the bare ACK that would complete it. */
+    if (t->state == PN_TCP_SYN_RECEIVED && (fl & PN_TCP_SYN) && (fl & PN_TCP_ACK) &&
+        r->seq == t->irs && seq_lt(t->snd_una, r->ack) && seq_le(r->ack, t->snd_max)) {
+        r->seq++;
+        r->flags &= (uint8_t)~PN_TCP_SYN;
+        fl = r->flags;
+        g->len--;
+    }
     /* first: sequence number */
     if (!acceptable(t, r->seq, g->len)) {
         s->stats.tcp_rx_out_of_window++;
+        if (r->payload_len && seq_le(r->seq + (uint32_t)r->payload_len, t->rcv_nxt))
+            note_dsack(t, r->seq, r->seq + (uint32_t)r->payload_len); /* RFC 2883 §4.1 */
         if (!(fl & PN_TCP_RST))
             t->flags |= TF_ACK_NOW;
+        /* RFC 9293 §3.10.7.4 "eighth", TIME-WAIT: a retransmission of the remote FIN ends
+         * at RCV.NXT, so it fails this test; still "acknowledge it, and restart the 2 MSL
+         * timeout". */
+        if (t->state == PN_TCP_TIME_WAIT && (fl & PN_TCP_FIN) && !(fl & PN_TCP_RST) &&
+            r->seq + g->len == t->rcv_nxt)
+            pn_tcp_timewait_arm(s, t);
         goto drop;
     }
     /* second: RST (RFC 5961 §3.2: exact match resets, in-window gets a challenge ACK) */
@@ -629,8 +679,10 @@ static void synchronized_input(struct pn_stack *s, struct pn_tcb *t, struct seg 
         t->ts_recent_time = s->now;
     }
     if (!process_ack(s, t, g)) {
-        if (t->state == PN_TCP_CLOSED)
-            return; /* LAST-ACK completed and freed it */
+        if (g->freed) { /* LAST-ACK completed (t may be freed): drop the segment only */
+            pn_pbuf_free(pkt);
+            return;
+        }
         goto drop;
     }
     if (t->state == PN_TCP_TIME_WAIT && (fl & PN_TCP_FIN)) {
@@ -661,6 +713,7 @@ static void synchronized_input(struct pn_stack *s, struct pn_tcb *t, struct seg 
         /* Trim what we already have and what lies beyond the window. */
         if (seq_lt(seq, t->rcv_nxt)) {
             uint32_t d = PN_MIN(t->rcv_nxt - seq, len);
+            note_dsack(t, seq, seq + d); /* RFC 2883 §4: report the duplicate part */
             pn_pbuf_pull(pkt, d);
             seq += d;
             len -= d;
@@ -697,6 +750,7 @@ static void synchronized_input(struct pn_stack *s, struct pn_tcb *t, struct seg 
                 pn_socket_raise(&t->sk, PN_EV_IN);
             } else {
                 pkt->user = seq;
+                t->sack_last = seq;
                 ooo_insert(s, t, pkt);
                 pkt = NULL;
                 if (fin) {
@@ -761,6 +815,7 @@ void pn_tcp_input(struct pn_stack *s, struct pn_pbuf *pkt, const struct pn_ipv4_
     g.raddr = ip->src;
     g.len = (uint32_t)g.r.payload_len + !!(fl & PN_TCP_SYN) + !!(fl & PN_TCP_FIN);
     g.wnd = g.r.window;
+    g.freed = false;
 
     struct pn_tcb *t = pn_tcp_lookup(s, g.laddr, g.r.dst_port, g.raddr, g.r.src_port);
     if (t && t->state == PN_TCP_TIME_WAIT && (fl & PN_TCP_SYN) && !(fl & PN_TCP_ACK)) {

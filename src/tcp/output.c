@@ -72,7 +72,7 @@ int pn_tcp_send_segment(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint
             r.has_wscale = true;
             r.wscale = t->rcv_wscale;
         }
-        r.sack_permitted = false; /* SACK arrives with the loss-recovery work */
+        r.sack_permitted = active || t->sack_ok; /* RFC 2018 §2 */
         if (active || t->ts_ok) {
             r.has_ts = true;
             r.ts_val = pn_tcp_ts_now(s, t);
@@ -94,6 +94,10 @@ int pn_tcp_send_segment(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint
             uint32_t w = pn_tcp_rcv_window(t) >> t->rcv_wscale;
             r.window = (uint16_t)PN_MIN(w, 65535u);
         }
+        /* RFC 2018 §4: every ACK while data is held out of order carries SACK blocks. */
+        if (t->sack_ok && (flags & PN_TCP_ACK) && !(flags & PN_TCP_RST) &&
+            (t->ooo.head || t->dsack_pending))
+            r.sack_count = (uint8_t)pn_sack_rx_blocks(t, r.sack, PN_TCP_MAX_SACK);
     }
     enum pn_tcp_opt_layout layout = s->cfg.tcp_linux_options ? PN_TCP_OPTS_LINUX
                                                               : PN_TCP_OPTS_COMPACT;
@@ -220,8 +224,12 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
         uint32_t in_flight = t->snd_nxt - t->snd_una;
         uint32_t off = in_flight;
         uint32_t avail = off < t->sbuf_len ? t->sbuf_len - off : 0;
-        uint32_t wnd = PN_MIN(t->snd_wnd, t->cwnd);
-        uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
+        /* The peer's window limits sequence space; cwnd limits what is in the network,
+         * which during SACK recovery is the RFC 6675 pipe, not SND.NXT - SND.UNA. */
+        uint32_t pipe = pn_tcp_pipe(t);
+        uint32_t by_rwnd = t->snd_wnd > in_flight ? t->snd_wnd - in_flight : 0;
+        uint32_t by_cwnd = t->cwnd > pipe ? t->cwnd - pipe : 0;
+        uint32_t usable = PN_MIN(by_rwnd, by_cwnd);
         uint32_t len = PN_MIN(PN_MIN(avail, (uint32_t)t->mss), usable);
         /* The FIN goes with (or after) the last byte, once. */
         bool fin = (t->flags & TF_FIN_QUEUED) && off + len == t->sbuf_len &&

@@ -15,6 +15,7 @@
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 #include "tcp/cc/cc.h"
+#include "tcp/sack.h"
 
 struct pn_stack;
 
@@ -100,7 +101,15 @@ struct pn_tcb {
     uint64_t rtt_start;
     uint8_t backoff;              /* consecutive RTOs */
     uint8_t dupacks;
-    uint32_t recover;             /* NewReno: highest sequence sent when recovery began */
+    uint32_t recover;             /* RecoveryPoint: highest sequence sent when recovery began */
+    /* SACK (RFC 2018/6675) and PRR (RFC 6937) */
+    struct pn_sack_board sb;      /* sender: what the peer holds above snd_una */
+    uint32_t high_rxt;            /* RFC 6675 HighRxt */
+    uint32_t prr_delivered, prr_out, recover_fs;
+    uint32_t sack_last;           /* receiver: start of the latest out-of-order segment */
+    uint32_t dsack_left, dsack_right;
+    bool dsack_pending;           /* report [dsack_left, dsack_right) in the next ACK */
+    uint32_t dsacks_seen;
 
     /* congestion control */
     uint32_t cwnd, ssthresh;
@@ -179,6 +188,17 @@ void pn_tcp_set_mss(struct pn_stack *s, struct pn_tcb *t);
 uint8_t pn_tcp_pick_wscale(uint32_t rcvbuf);
 /* Adds an embryonic child to its listener (socket.c). */
 void pn_tcp_child_add(struct pn_tcb *listener, struct pn_tcb *child);
+
+/* ---- loss recovery (tcp/recovery.c) ---- */
+/* Enters fast retransmit/recovery (RFC 6675 with SACK, else RFC 6582). */
+void pn_tcp_recovery_enter(struct pn_stack *s, struct pn_tcb *t);
+/* An ACK arrived during recovery (SND.UNA already advanced by `acked`). */
+void pn_tcp_recovery_ack(struct pn_stack *s, struct pn_tcb *t, uint32_t acked,
+                         uint32_t newly_sacked);
+/* RFC 3042: one new segment for each of the first two duplicate ACKs. */
+void pn_tcp_limited_transmit(struct pn_stack *s, struct pn_tcb *t);
+/* Bytes in flight for the congestion window check: RFC 6675 pipe in SACK recovery. */
+uint32_t pn_tcp_pipe(const struct pn_tcb *t);
 
 /* ---- output (tcp/output.c) ---- */
 /* Retransmits the first unacknowledged segment (fast retransmit, partial ACK, RTO). */

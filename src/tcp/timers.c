@@ -40,7 +40,15 @@ static uint64_t backed_off_rto(const struct pn_stack *s, const struct pn_tcb *t)
 void pn_tcp_rexmt_arm(struct pn_stack *s, struct pn_tcb *t)
 {
     t->persist = false;
-    pn_timer_arm(&s->timers, &t->rexmt_timer, s->now + backed_off_rto(s, t));
+    uint64_t when = s->now + backed_off_rto(s, t);
+    /* RFC 9293 §3.10.8 / RFC 5482 §2: the connection is aborted when the user timeout
+     * expires, not at the first RTO after it (as Linux does since 4.19). */
+    if (t->user_timeout_ms && t->rexmt_since) {
+        uint64_t ut = t->rexmt_since + PN_MS(t->user_timeout_ms);
+        if (ut < when)
+            when = ut > s->now ? ut : s->now;
+    }
+    pn_timer_arm(&s->timers, &t->rexmt_timer, when);
 }
 
 void pn_tcp_rexmt_stop(struct pn_stack *s, struct pn_tcb *t)
@@ -104,6 +112,8 @@ void pn_tcp_rtt_sample(struct pn_tcb *t, uint32_t r, const struct pn_stack *s)
     uint64_t rto = (uint64_t)t->srtt_us + PN_MAX(1000u, 4u * t->rttvar_us);
     uint64_t lo = (uint64_t)s->cfg.tcp_rto_min_ms * 1000u, hi = (uint64_t)s->cfg.tcp_rto_max_ms * 1000u;
     t->rto_us = (uint32_t)(rto < lo ? lo : rto > hi ? hi : rto);
+    if (t->cc->on_rtt_sample)
+        t->cc->on_rtt_sample(t, r, s->now); /* e.g. HyStart++ (RFC 9406) */
 }
 
 static bool user_timed_out(const struct pn_stack *s, const struct pn_tcb *t)
@@ -154,6 +164,10 @@ static void rexmt_fire(struct pn_timer *tm, void *ctx, uint64_t now)
         t->flags &= ~TF_IN_RECOVERY;
         t->dupacks = 0;
         t->recover = t->snd_max; /* RFC 6582 §4 */
+        /* RFC 2018 §8 / RFC 6675 §5.1: after a timeout the receiver may have reneged, so
+         * SACK information is discarded and everything from SND.UNA is resent. */
+        pn_sack_clear(&t->sb);
+        t->high_rxt = t->snd_una;
     }
     t->backoff++;
     t->flags &= ~TF_RTT_TIMING; /* Karn */

@@ -1,22 +1,7 @@
 /* tcp/cc/newreno.c — RFC 5681 slow start and congestion avoidance with appropriate byte
- * counting (RFC 3465), the reduction used by NewReno fast recovery (RFC 6582; the
- * recovery itself is in tcp/input.c), and the module registry. */
-#include <string.h>
+ * counting (RFC 3465), and the reduction used by NewReno fast recovery (RFC 6582; the
+ * recovery itself is in tcp/input.c). Selected by name "newreno" (registry.c). */
 #include "tcp/tcp.h"
-
-uint32_t pn_cc_flight(const struct pn_tcb *t)
-{
-    return t->snd_max - t->snd_una;
-}
-
-uint32_t pn_cc_initial_window(uint32_t mss, uint32_t iw_segs)
-{
-    if (iw_segs)
-        return iw_segs * mss;
-    /* RFC 3390 §1: min(4*MSS, max(2*MSS, 4380 bytes)). */
-    uint32_t w = 4380 > 2 * mss ? 4380 : 2 * mss;
-    return w < 4 * mss ? w : 4 * mss;
-}
 
 static void nr_init(struct pn_tcb *t)
 {
@@ -65,18 +50,3 @@ const struct pn_cc_ops pn_cc_newreno = {
     .on_congestion = nr_on_congestion,
     .after_idle = nr_after_idle,
 };
-
-static const struct pn_cc_ops *const registry[] = {&pn_cc_newreno};
-
-const struct pn_cc_ops *pn_cc_find(const char *name)
-{
-    for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++)
-        if (strcmp(registry[i]->name, name) == 0)
-            return registry[i];
-    return NULL;
-}
-
-const struct pn_cc_ops *pn_cc_default(void)
-{
-    return &pn_cc_newreno;
-}
