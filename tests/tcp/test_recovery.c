@@ -1,0 +1,297 @@
+/* tests/tcp/test_recovery.c — loss recovery under scripted loss (RFC 6675 with PRR, RFC 3042,
+ * RFC 6298): a test link drops chosen data segments of A's transfer by their position in the
+ * stream, and records every data segment A sends, so each test checks exactly which
+ * segments were retransmitted and how (fast retransmit vs timeout). */
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "wire/ethernet.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
+
+#define SEG 1448u /* payload per segment with timestamps at MTU 1500 */
+#define MAXLOG 4096
+
+/* A wrapper over one loop end that drops selected frames and logs data segments. */
+struct droplink {
+    struct pn_link link; /* first */
+    struct pn_link *inner;
+    uint32_t isn;        /* of the data direction, learned from the SYN */
+    bool have_isn;
+    int drop_data[16][2]; /* {segment index, transmissions of it to drop (1 = first only)} */
+    int ndrop;
+    int drop_acks_every;  /* drop every Nth pure ACK (0 = none) */
+    int acks_seen;
+    uint32_t log[MAXLOG]; /* segment index of every data transmission, in order */
+    int nlog;
+    int sent_count[MAXLOG];
+};
+
+static bool frame_tcp(const struct pn_pbuf *p, struct pn_tcp_repr *r)
+{
+    struct pn_eth_repr e;
+    struct pn_ipv4_repr ip;
+    if (pn_eth_parse(p->data, p->len, &e) || e.ethertype != PN_ETHERTYPE_IPV4)
+        return false;
+    if (pn_ipv4_parse(p->data + 14, p->len - 14, &ip, false) || ip.proto != PN_IP_PROTO_TCP)
+        return false;
+    return pn_tcp_parse(p->data + 14 + ip.hdr_len, ip.payload_len, ip.src, ip.dst, r, false) ==
+           0;
+}
+
+static int dl_tx(struct pn_link *l, struct pn_pbuf **f, int n, uint64_t now)
+{
+    struct droplink *d = (struct droplink *)l;
+    struct pn_pbuf *keep[64];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        struct pn_tcp_repr r;
+        bool drop = false;
+        if (frame_tcp(f[i], &r)) {
+            if (r.flags & PN_TCP_SYN) {
+                d->isn = r.seq;
+                d->have_isn = true;
+            } else if (r.payload_len && d->have_isn) {
+                uint32_t idx = (r.seq - d->isn - 1) / SEG;
+                if (d->nlog < MAXLOG)
+                    d->log[d->nlog++] = idx;
+                int nth = idx < MAXLOG ? ++d->sent_count[idx] : 0;
+                for (int j = 0; j < d->ndrop; j++)
+                    if (d->drop_data[j][0] == (int)idx && nth <= d->drop_data[j][1])
+                        drop = true;
+            } else if (r.payload_len == 0 && !(r.flags & (PN_TCP_FIN | PN_TCP_RST)) &&
+                       d->drop_acks_every && ++d->acks_seen % d->drop_acks_every == 0) {
+                drop = true;
+            }
+        }
+        if (drop)
+            pn_pbuf_free(f[i]);
+        else
+            keep[k++] = f[i];
+    }
+    if (k)
+        d->inner->ops->tx_burst(d->inner, keep, k, now);
+    return n;
+}
+
+static int dl_rx(struct pn_link *l, struct pn_pbuf_pool *pool, struct pn_pbuf **out, int max,
+                 uint64_t now)
+{
+    struct droplink *d = (struct droplink *)l;
+    return d->inner->ops->rx_burst(d->inner, pool, out, max, now);
+}
+
+static uint64_t dl_deadline(struct pn_link *l)
+{
+    return pn_link_next_deadline(((struct droplink *)l)->inner);
+}
+
+static const struct pn_link_ops dl_ops = {
+    .name = "drop", .rx_burst = dl_rx, .tx_burst = dl_tx, .next_deadline = dl_deadline};
+
+struct rig {
+    struct pn_link *la, *lb;
+    struct droplink da, db; /* A's and B's transmit filters */
+    struct pn_stack *a, *b;
+    struct pn_socket *cli, *srv, *lst;
+    uint64_t now;
+    uint64_t sent, recvd, total;
+};
+
+static void rig_init(struct rig *g)
+{
+    memset(g, 0, sizeof(*g));
+    assert_int_equal(pn_link_loop_pair(1500, 0, &g->la, &g->lb), 0);
+    g->da.link.ops = g->db.link.ops = &dl_ops;
+    g->da.link.caps = g->la->caps;
+    g->db.link.caps = g->lb->caps;
+    g->da.inner = g->la;
+    g->db.inner = g->lb;
+    struct pn_stack_config ca, cb;
+    t_config(&ca, T_ADDR_A, &T_MAC_A);
+    t_config(&cb, T_ADDR_B, &T_MAC_B);
+    ca.tcp_initial_window = 10; /* a window large enough to show the algorithm */
+    g->now = PN_SEC(1);
+    assert_int_equal(pn_stack_new(&ca, &g->da.link, g->now, &g->a), 0);
+    assert_int_equal(pn_stack_new(&cb, &g->db.link, g->now, &g->b), 0);
+}
+
+static void rig_fini(struct rig *g)
+{
+    if (g->cli)
+        pn_close(g->cli);
+    if (g->srv)
+        pn_close(g->srv);
+    if (g->lst)
+        pn_close(g->lst);
+    pn_stack_free(g->a);
+    pn_stack_free(g->b);
+    pn_link_destroy(g->la);
+    pn_link_destroy(g->lb);
+}
+
+static void rig_step(struct rig *g)
+{
+    static uint8_t buf[65536];
+    if (!g->srv && g->lst)
+        pn_accept(g->lst, &g->srv, NULL);
+    while (g->sent < g->total) {
+        size_t n = g->total - g->sent < sizeof(buf) ? (size_t)(g->total - g->sent) : sizeof(buf);
+        memset(buf, (int)(g->sent & 0xff), n);
+        long r = pn_send(g->cli, buf, n, 0);
+        if (r <= 0)
+            break;
+        g->sent += (uint64_t)r;
+    }
+    long r;
+    while (g->srv && (r = pn_recv(g->srv, buf, sizeof(buf), 0)) > 0)
+        g->recvd += (uint64_t)r;
+}
+
+/* Connects, then sends `segs` full segments from A and runs until B has them all. */
+static void rig_transfer(struct rig *g, unsigned segs)
+{
+    assert_int_equal(pn_socket(g->b, PN_SOCK_STREAM, &g->lst), 0);
+    assert_int_equal(pn_bind(g->lst, &(struct pn_endpoint){0, 80}), 0);
+    assert_int_equal(pn_listen(g->lst, 4), 0);
+    assert_int_equal(pn_socket(g->a, PN_SOCK_STREAM, &g->cli), 0);
+    int big = 1 << 20;
+    pn_setsockopt(g->cli, PN_SO_SNDBUF, &big, sizeof(big));
+    assert_int_equal(pn_connect(g->cli, &(struct pn_endpoint){T_ADDR_B, 80}), PN_EINPROGRESS);
+    g->total = (uint64_t)segs * SEG;
+    for (long guard = 0; guard < 10000000 && g->recvd < g->total; guard++) {
+        pn_stack_poll(g->a, g->now);
+        pn_stack_poll(g->b, g->now);
+        rig_step(g);
+        uint64_t x = pn_stack_next_deadline(g->a), y = pn_stack_next_deadline(g->b);
+        uint64_t next = x < y ? x : y;
+        if (next > g->now && next != PN_TIME_NEVER)
+            g->now = next;
+        assert_true(g->now < PN_SEC(600));
+    }
+    assert_int_equal(g->recvd, g->total);
+}
+
+static int times_sent(const struct rig *g, uint32_t idx)
+{
+    return g->da.sent_count[idx];
+}
+
+static void expect_only_retransmitted(const struct rig *g, unsigned segs, const int *which, int n)
+{
+    for (uint32_t i = 0; i < segs; i++) {
+        int want = 1;
+        for (int j = 0; j < n; j++)
+            if (which[j] == (int)i)
+                want = 2;
+        if (times_sent(g, i) != want)
+            fail_msg("segment %u sent %d times, want %d", i, times_sent(g, i), want);
+    }
+}
+
+static void test_single_loss(void **state)
+{
+    struct rig g;
+    rig_init(&g);
+    g.da.drop_data[0][0] = 30;
+    g.da.drop_data[0][1] = 1;
+    g.da.ndrop = 1;
+    rig_transfer(&g, 100);
+    int which[] = {30};
+    expect_only_retransmitted(&g, 100, which, 1);
+    assert_int_equal(t_stat(g.a, "tcp_fast_retransmit"), 1);
+    assert_int_equal(t_stat(g.a, "tcp_rto"), 0);
+    assert_int_equal(t_stat(g.a, "tcp_retransmits"), 1);
+    rig_fini(&g);
+}
+
+static void test_burst_loss_one_recovery(void **state)
+{
+    struct rig g;
+    rig_init(&g);
+    int which[] = {40, 41, 42, 43, 44};
+    for (int i = 0; i < 5; i++) {
+        g.da.drop_data[i][0] = which[i];
+        g.da.drop_data[i][1] = 1;
+    }
+    g.da.ndrop = 5;
+    rig_transfer(&g, 120);
+    /* With SACK every hole is known in the first RTT of recovery: each lost segment is
+     * resent exactly once, in a single recovery episode, without a timeout. */
+    expect_only_retransmitted(&g, 120, which, 5);
+    assert_int_equal(t_stat(g.a, "tcp_fast_retransmit"), 1);
+    assert_int_equal(t_stat(g.a, "tcp_rto"), 0);
+    rig_fini(&g);
+}
+
+static void test_scattered_losses(void **state)
+{
+    struct rig g;
+    rig_init(&g);
+    int which[] = {25, 27, 29, 31};
+    for (int i = 0; i < 4; i++) {
+        g.da.drop_data[i][0] = which[i];
+        g.da.drop_data[i][1] = 1;
+    }
+    g.da.ndrop = 4;
+    rig_transfer(&g, 100);
+    expect_only_retransmitted(&g, 100, which, 4);
+    assert_int_equal(t_stat(g.a, "tcp_rto"), 0);
+    rig_fini(&g);
+}
+
+static void test_lost_retransmission(void **state)
+{
+    struct rig g;
+    rig_init(&g);
+    g.da.drop_data[0][0] = 30;
+    g.da.drop_data[0][1] = 2; /* the original and the fast retransmission */
+    g.da.ndrop = 1;
+    rig_transfer(&g, 100);
+    /* RFC 6675 does not retransmit a segment twice within one recovery episode: the lost
+     * retransmission is repaired by the retransmission timer (RFC 6298 (5.4)). */
+    assert_int_equal(times_sent(&g, 30), 3);
+    assert_int_equal(t_stat(g.a, "tcp_rto"), 1);
+    rig_fini(&g);
+}
+
+static void test_ack_loss_needs_no_retransmission(void **state)
+{
+    struct rig g;
+    rig_init(&g);
+    g.db.drop_acks_every = 2; /* half of B's ACKs vanish */
+    rig_transfer(&g, 100);
+    /* Cumulative ACKs cover for the lost ones: nothing is resent. */
+    expect_only_retransmitted(&g, 100, NULL, 0);
+    assert_int_equal(t_stat(g.a, "tcp_retransmits"), 0);
+    rig_fini(&g);
+}
+
+static void test_limited_transmit(void **state)
+{
+    struct rig g;
+    rig_init(&g);
+    /* Lose the 2nd segment of the initial window of 10: the duplicate ACKs for 3..10 clock
+     * out new data (RFC 3042) rather than leaving the link idle. */
+    g.da.drop_data[0][0] = 1;
+    g.da.drop_data[0][1] = 1;
+    g.da.ndrop = 1;
+    rig_transfer(&g, 20);
+    int which[] = {1};
+    expect_only_retransmitted(&g, 20, which, 1);
+    assert_int_equal(t_stat(g.a, "tcp_rto"), 0);
+    rig_fini(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_single_loss),
+        cmocka_unit_test(test_burst_loss_one_recovery),
+        cmocka_unit_test(test_scattered_losses),
+        cmocka_unit_test(test_lost_retransmission),
+        cmocka_unit_test(test_ack_loss_needs_no_retransmission),
+        cmocka_unit_test(test_limited_transmit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
