@@ -17,55 +17,55 @@
 extern "C" {
 #endif
 
-#define PN_VXLAN_PORT 4789u          /* IANA-assigned VXLAN UDP port (RFC 7348 §5) */
-#define PN_VXLAN_OVERHEAD 50u        /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
-#define PN_VXLAN_VNI_MAX 0xffffffu   /* the VNI is 24 bits */
-#define PN_VXLAN_MAX_REMOTES 16      /* size of the flood list */
+#define PN_VXLAN_PORT 4789u        /* IANA-assigned VXLAN UDP port (RFC 7348 §5) */
+#define PN_VXLAN_OVERHEAD 50u      /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
+#define PN_VXLAN_VNI_MAX 0xffffffu /* the VNI is 24 bits */
+#define PN_VXLAN_MAX_REMOTES 16    /* size of the flood list */
 
 /* Flags for pn_vxlan_config.flags. */
-#define PN_VXLAN_NO_GSO 0x1u     /* never use UDP_SEGMENT, even if the kernel has it */
-#define PN_VXLAN_NO_GRO 0x2u     /* never enable UDP_GRO */
-#define PN_VXLAN_NO_LEARN 0x4u   /* do not learn source MAC -> sender endpoint */
+#define PN_VXLAN_NO_GSO 0x1u   /* never use UDP_SEGMENT, even if the kernel has it */
+#define PN_VXLAN_NO_GRO 0x2u   /* never enable UDP_GRO */
+#define PN_VXLAN_NO_LEARN 0x4u /* do not learn source MAC -> sender endpoint */
 
 struct pn_vxlan_config {
-    struct pn_endpoint local;   /* bound endpoint: addr 0 = any; port 0 = an ephemeral port.
-                                   Default 0.0.0.0:4789 */
-    uint32_t vni;               /* 0..PN_VXLAN_VNI_MAX, default 1 */
-    uint32_t underlay_mtu;      /* MTU of the path the UDP datagrams take, default 1500;
-                                   the link MTU is this minus PN_VXLAN_OVERHEAD */
+    struct pn_endpoint local; /* bound endpoint: addr 0 = any; port 0 = an ephemeral port.
+                                 Default 0.0.0.0:4789 */
+    uint32_t vni;             /* 0..PN_VXLAN_VNI_MAX, default 1 */
+    uint32_t underlay_mtu;    /* MTU of the path the UDP datagrams take, default 1500;
+                                 the link MTU is this minus PN_VXLAN_OVERHEAD */
     struct pn_endpoint remotes[PN_VXLAN_MAX_REMOTES]; /* initial flood list (port 0 = 4789) */
     int n_remotes;
-    uint32_t fdb_max;           /* forwarding table entries, default 1024 */
-    uint32_t fdb_age_ms;        /* a learned entry not refreshed for this long expires,
-                                   default 300000 (Linux's vxlan default ageing) */
-    uint32_t flags;             /* PN_VXLAN_* */
+    uint32_t fdb_max;    /* forwarding table entries, default 1024 */
+    uint32_t fdb_age_ms; /* a learned entry not refreshed for this long expires,
+                            default 300000 (Linux's vxlan default ageing) */
+    uint32_t flags;      /* PN_VXLAN_* */
 };
 
 /* vxlan-specific counters (the generic ones are in pn_link.counters; every dropped
  * datagram counts in counters.rx_dropped and in exactly one of the rx_* below). */
 struct pn_vxlan_counters {
-    uint64_t rx_short;        /* shorter than VXLAN header + Ethernet header */
-    uint64_t rx_bad_flags;    /* I flag clear, or a reserved bit/field set */
-    uint64_t rx_wrong_vni;    /* valid header, VNI not ours */
-    uint64_t rx_oversize;     /* larger than the link's largest frame (truncated) */
-    uint64_t rx_no_buffer;    /* the stack's buffer pool was exhausted */
-    uint64_t rx_gro_batches;  /* receives that carried several coalesced datagrams */
-    uint64_t tx_flooded;      /* frames sent to the flood list (broadcast, unknown unicast) */
-    uint64_t tx_no_remote;    /* frames dropped: flood needed but the flood list is empty */
-    uint64_t tx_gso_batches;  /* sends that carried several frames with UDP_SEGMENT */
-    uint64_t tx_errors;       /* datagrams the kernel refused (counted in tx_dropped too) */
-    uint64_t fdb_learned;     /* new entries learned */
-    uint64_t fdb_moved;       /* learned MAC seen from another endpoint */
-    uint64_t fdb_aged;        /* entries expired */
-    uint64_t fdb_full;        /* not learned: table full of live entries */
+    uint64_t rx_short;       /* shorter than VXLAN header + Ethernet header */
+    uint64_t rx_bad_flags;   /* I flag clear, or a reserved bit/field set */
+    uint64_t rx_wrong_vni;   /* valid header, VNI not ours */
+    uint64_t rx_oversize;    /* larger than the link's largest frame (truncated) */
+    uint64_t rx_no_buffer;   /* the stack's buffer pool was exhausted */
+    uint64_t rx_gro_batches; /* receives that carried several coalesced datagrams */
+    uint64_t tx_flooded;     /* frames sent to the flood list (broadcast, unknown unicast) */
+    uint64_t tx_no_remote;   /* frames dropped: flood needed but the flood list is empty */
+    uint64_t tx_gso_batches; /* sends that carried several frames with UDP_SEGMENT */
+    uint64_t tx_errors;      /* datagrams the kernel refused (counted in tx_dropped too) */
+    uint64_t fdb_learned;    /* new entries learned */
+    uint64_t fdb_moved;      /* learned MAC seen from another endpoint */
+    uint64_t fdb_aged;       /* entries expired */
+    uint64_t fdb_full;       /* not learned: table full of live entries */
 };
 
 /* What the link runs with (after probing the kernel). */
 struct pn_vxlan_info {
     struct pn_endpoint local; /* the bound endpoint (the real port if ephemeral) */
     uint32_t vni;
-    bool gso;                 /* UDP_SEGMENT in use */
-    bool gro;                 /* UDP_GRO in use */
+    bool gso; /* UDP_SEGMENT in use */
+    bool gro; /* UDP_GRO in use */
     int n_remotes;
     uint32_t fdb_entries;
 };

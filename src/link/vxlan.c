@@ -29,11 +29,11 @@
 #define ETH_HDR 14u
 #define UDP_MAX_PAYLOAD 65507u
 
-#define RX_SLOTS_PLAIN 64  /* datagrams per recvmmsg without GRO */
-#define RX_SLOTS_GRO 16    /* coalesced receives per recvmmsg with GRO (64 KiB each) */
-#define TX_CHUNK 64        /* frames handled per round of tx_burst */
-#define TX_MSGS 128        /* datagrams (or GSO batches) per sendmmsg */
-#define GSO_MAX_SEGS 64    /* UDP_MAX_SEGMENTS on older kernels */
+#define RX_SLOTS_PLAIN 64 /* datagrams per recvmmsg without GRO */
+#define RX_SLOTS_GRO 16   /* coalesced receives per recvmmsg with GRO (64 KiB each) */
+#define TX_CHUNK 64       /* frames handled per round of tx_burst */
+#define TX_MSGS 128       /* datagrams (or GSO batches) per sendmmsg */
+#define GSO_MAX_SEGS 64   /* UDP_MAX_SEGMENTS on older kernels */
 #define GSO_MAX_BYTES 65000u
 
 union ctlbuf {
@@ -52,7 +52,7 @@ struct tx_meta {
     uint32_t seg;   /* payload bytes of every segment but the last */
     uint32_t bytes; /* payload bytes in the batch */
     int nseg;
-    bool tail;      /* a shorter last segment was added: the batch is closed */
+    bool tail; /* a shorter last segment was added: the batch is closed */
     int first_iov;
 };
 
@@ -393,8 +393,8 @@ static void tx_reset(struct vxlan *v)
 /* Sends one (header, frame) pair on its own; used after a GSO batch was refused. */
 static bool tx_single(struct vxlan *v, struct sockaddr_in *to, struct iovec *pair)
 {
-    struct msghdr h = {.msg_name = to, .msg_namelen = sizeof(*to), .msg_iov = pair,
-                       .msg_iovlen = 2};
+    struct msghdr h = {
+        .msg_name = to, .msg_namelen = sizeof(*to), .msg_iov = pair, .msg_iovlen = 2};
     ssize_t r;
     do
         r = sendmsg(v->fd, &h, MSG_DONTWAIT);
@@ -486,7 +486,8 @@ static void tx_queue(struct vxlan *v, int fi, struct pn_pbuf *p, const struct pn
     if (v->nmsg > 0 && v->gso) {
         struct tx_meta *t = &v->tmeta[v->nmsg - 1];
         if (!t->tail && ep_equal(&t->dst, dst) && plen <= t->seg && t->nseg < GSO_MAX_SEGS &&
-            t->bytes + plen <= GSO_MAX_BYTES && v->niov + 2 <= (int)(sizeof(v->tiov) / sizeof(v->tiov[0]))) {
+            t->bytes + plen <= GSO_MAX_BYTES &&
+            v->niov + 2 <= (int)(sizeof(v->tiov) / sizeof(v->tiov[0]))) {
             v->tiov[v->niov++] = (struct iovec){v->hdr, VXLAN_HDR_LEN};
             v->tiov[v->niov++] = (struct iovec){p->data, p->len};
             v->tiov_frame[(v->niov - 2) / 2] = (uint8_t)fi;

@@ -4,6 +4,7 @@
  * RFC 5681/6582 (duplicate ACKs, NewReno fast recovery) folded in where the RFC places them.
  * Call chain: pn_ipv4_input -> pn_tcp_input -> {closed,listen,syn_sent,synchronized}_input
  * -> pn_tcp_output. */
+#include <stdlib.h>
 #include <string.h>
 #include "core/stack.h"
 #include "core/util.h"
@@ -222,6 +223,13 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
                     t->flags |= TF_PASSIVE | TF_ORPHAN | (l->flags & (TF_NODELAY | TF_KEEPALIVE));
                     t->sndbuf_limit = l->sndbuf_limit;
                     t->rcvbuf_limit = l->rcvbuf_limit;
+                    /* The listener's options, as an embryonic child gets them below. */
+                    t->user_mss = l->user_mss;
+                    t->cc = l->cc;
+                    t->keep_idle_s = l->keep_idle_s;
+                    t->keep_intvl_s = l->keep_intvl_s;
+                    t->keep_cnt = l->keep_cnt;
+                    t->user_timeout_ms = l->user_timeout_ms;
                     t->iss = r->ack - 1;
                     t->irs = r->seq - 1;
                     t->snd_una = t->snd_nxt = t->snd_max = r->ack;
@@ -336,7 +344,7 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
     t->snd_una = t->snd_nxt = t->snd_max = t->iss;
     t->snd_wnd = r->window; /* never scaled in a SYN (RFC 7323 §2.2) */
     t->adv_mss = (uint16_t)(s->iface.mtu - 40);
-    t->ts_offset = (uint32_t)pn_rng_u64(&s->rng);
+    t->ts_offset = pn_tcp_ts_offset(s, g->laddr, r->dst_port, g->raddr, r->src_port);
     pn_tcp_set_state(t, PN_TCP_SYN_RECEIVED);
     pn_tcp_hash_insert(s, t);
     t->hash_linked = true;
@@ -466,6 +474,11 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
         }
         t->sbuf_off = t->sbuf_size ? (t->sbuf_off + data_acked) % t->sbuf_size : 0;
         t->sbuf_len -= data_acked;
+        if (t->sbuf_len == 0 && t->sbuf) {
+            free(t->sbuf); /* drained: idle connections keep no send memory */
+            t->sbuf = NULL;
+            t->sbuf_size = t->sbuf_off = 0;
+        }
         t->snd_una = ack;
         if (seq_lt(t->snd_nxt, t->snd_una))
             t->snd_nxt = t->snd_una;
@@ -821,8 +834,10 @@ void pn_tcp_input(struct pn_stack *s, struct pn_pbuf *pkt, const struct pn_ipv4_
     if (t && t->state == PN_TCP_TIME_WAIT && (fl & PN_TCP_SYN) && !(fl & PN_TCP_ACK)) {
         /* RFC 9293 §3.6.1 / RFC 6191: a new SYN may reopen a TIME-WAIT connection if it is
          * clearly newer (higher sequence number, or a newer timestamp). */
-        bool newer = seq_gt(g.r.seq, t->rcv_nxt) ||
-                     (t->ts_ok && g.r.has_ts && seq_gt(g.r.ts_val, t->ts_recent));
+        /* RFC 6191 §2: when both incarnations use timestamps the TSval alone decides
+         * (a higher ISN with an older TSval is not honoured); else the ISN rule. */
+        bool newer = (t->ts_ok && g.r.has_ts) ? seq_gt(g.r.ts_val, t->ts_recent)
+                                              : seq_gt(g.r.seq, t->rcv_nxt);
         struct pn_tcb *l = pn_tcp_lookup_listener(s, g.laddr, g.r.dst_port);
         if (newer && l) {
             t->flags |= TF_ORPHAN;

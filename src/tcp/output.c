@@ -77,7 +77,9 @@ int pn_tcp_send_segment(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint
             r.has_ts = true;
             r.ts_val = pn_tcp_ts_now(s, t);
             if (t->flags & TF_SYNCOOKIE_TS)
-                r.ts_val = pn_syncookie_tsval(r.ts_val, t->ws_ok ? t->rcv_wscale : -1,
+                /* RFC 4987 §3.6: the cookie must remember the PEER's shift (its SYN's
+                 * option); ours is recomputed from the buffer size. */
+                r.ts_val = pn_syncookie_tsval(r.ts_val, t->ws_ok ? t->snd_wscale : -1,
                                               t->sack_ok);
             r.ts_ecr = active ? 0 : t->ts_recent;
         }

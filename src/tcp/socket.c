@@ -7,6 +7,23 @@
 #include "core/util.h"
 #include "tcp/tcp.h"
 
+int pn_tcp_sbuf_resize(struct pn_tcb *t, uint32_t size)
+{
+    uint8_t *nb = malloc(size);
+    if (!nb)
+        return PN_ENOMEM;
+    if (t->sbuf_len) {
+        uint32_t first = PN_MIN(t->sbuf_len, t->sbuf_size - t->sbuf_off);
+        memcpy(nb, t->sbuf + t->sbuf_off, first);
+        memcpy(nb + first, t->sbuf, t->sbuf_len - first);
+    }
+    free(t->sbuf);
+    t->sbuf = nb;
+    t->sbuf_size = size;
+    t->sbuf_off = 0;
+    return 0;
+}
+
 static struct pn_tcb *tcb(struct pn_socket *sk)
 {
     return (struct pn_tcb *)sk;
@@ -121,6 +138,7 @@ static int tcp_bind(struct pn_socket *sk, const struct pn_endpoint *local)
     }
     sk->local.addr = local->addr;
     sk->local.port = port;
+    t->flags |= TF_BOUND_EXPLICIT;
     pn_tcp_port_insert(s, t);
     return 0;
 }
@@ -218,7 +236,7 @@ static int tcp_connect(struct pn_socket *sk, const struct pn_endpoint *remote)
         t->adv_mss = t->user_mss;
     t->iss = pn_tcp_isn(s, laddr, sk->local.port, remote->addr, remote->port);
     t->snd_una = t->snd_nxt = t->snd_max = t->iss;
-    t->ts_offset = (uint32_t)pn_rng_u64(&s->rng);
+    t->ts_offset = pn_tcp_ts_offset(s, laddr, sk->local.port, remote->addr, remote->port);
     t->backoff = 0;
     pn_tcp_set_state(t, PN_TCP_SYN_SENT);
     pn_tcp_hash_insert(s, t);
@@ -253,12 +271,17 @@ static long tcp_sendto(struct pn_socket *sk, const void *buf, size_t len, int fl
     }
     if (t->flags & TF_FIN_QUEUED)
         return PN_EPIPE;
-    if (!t->sbuf) {
-        t->sbuf = malloc(t->sndbuf_limit);
-        if (!t->sbuf)
+    /* The ring starts small and doubles up to SO_SNDBUF as data queues up; it is freed
+     * when everything is acknowledged, so an idle connection holds no send memory. */
+    uint64_t want = PN_MIN((uint64_t)t->sndbuf_limit, (uint64_t)t->sbuf_len + len);
+    if (t->sbuf_size < want) {
+        uint32_t size = t->sbuf_size ? t->sbuf_size : 4096u;
+        while (size < want && size < t->sndbuf_limit)
+            size *= 2;
+        if (size > t->sndbuf_limit)
+            size = t->sndbuf_limit;
+        if (pn_tcp_sbuf_resize(t, size) < 0 && !t->sbuf)
             return PN_ENOMEM;
-        t->sbuf_size = t->sndbuf_limit;
-        t->sbuf_off = 0;
     }
     uint32_t room = PN_MIN(sbuf_free(t), t->sbuf_size - t->sbuf_len);
     uint32_t n = (uint32_t)PN_MIN((size_t)room, len);
@@ -410,6 +433,8 @@ static int tcp_close(struct pn_socket *sk)
         if (!s->freeing && t->state != PN_TCP_CLOSED)
             abort_conn(s, t);
         pn_tcp_close_tcb(s, t, 0);
+        /* Not an orphan, so close_tcb kept the unread data; the caller frees the handle. */
+        pn_pbuf_queue_purge(&t->rq);
         return 0;
     }
     switch (t->state) {
@@ -541,17 +566,8 @@ static int tcp_setsockopt(struct pn_socket *sk, enum pn_sockopt opt, const void 
         } else {
             if (t->sbuf && b < t->sbuf_len)
                 return PN_EINVAL; /* cannot shrink below what is queued */
-            if (t->sbuf && b != t->sbuf_size) {
-                uint8_t *nb = malloc(b);
-                if (!nb)
-                    return PN_ENOMEM;
-                for (uint32_t i = 0; i < t->sbuf_len; i++)
-                    nb[i] = t->sbuf[(t->sbuf_off + i) % t->sbuf_size];
-                free(t->sbuf);
-                t->sbuf = nb;
-                t->sbuf_size = b;
-                t->sbuf_off = 0;
-            }
+            if (t->sbuf && b < t->sbuf_size && pn_tcp_sbuf_resize(t, b) < 0)
+                return PN_ENOMEM;
             t->sndbuf_limit = b;
             sk->sndbuf = b;
         }

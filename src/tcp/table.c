@@ -167,12 +167,49 @@ bool pn_tcp_port_in_use(struct pn_stack *s, uint16_t port)
     return false;
 }
 
+/* Taken for good: bound explicitly by the application (or listening). A port that only
+ * carries connections that picked it as their ephemeral port can serve more of them, to
+ * other destinations (RFC 6056 §2.1: only the 4-tuple must be unique). */
+static bool port_reserved(struct pn_stack *s, uint16_t port)
+{
+    for (struct pn_socket *sk = *pbucket(s, port); sk; sk = sk->port_next)
+        if (sk->local.port == port && (((struct pn_tcb *)sk)->flags & TF_BOUND_EXPLICIT))
+            return true;
+    return false;
+}
+
+static void grow_ports(struct pn_stack *s)
+{
+    struct pn_tcp_table *tt = &s->tcp;
+    uint32_t n = tt->ports_nbuckets * 4;
+    struct pn_tcb **nb = calloc(n, sizeof(*nb));
+    if (!nb)
+        return;
+    for (uint32_t i = 0; i < tt->ports_nbuckets; i++) {
+        struct pn_socket *sk = (struct pn_socket *)tt->ports[i];
+        while (sk) {
+            struct pn_socket *next = sk->port_next;
+            struct pn_socket **b =
+                (struct pn_socket **)&nb[(sk->local.port * 2654435761u) >> 16 & (n - 1)];
+            sk->port_next = *b;
+            *b = sk;
+            sk = next;
+        }
+    }
+    free(tt->ports);
+    tt->ports = nb;
+    tt->ports_nbuckets = n;
+}
+
 void pn_tcp_port_insert(struct pn_stack *s, struct pn_tcb *t)
 {
+    if (s->tcp.ports_count >= 2 * s->tcp.ports_nbuckets && s->tcp.ports_nbuckets < 65536)
+        grow_ports(s);
     struct pn_socket **b = pbucket(s, t->sk.local.port);
     t->sk.port_next = *b;
     *b = &t->sk;
     t->sk.bound = true;
+    s->tcp.ports_count++;
 }
 
 void pn_tcp_port_remove(struct pn_stack *s, struct pn_tcb *t)
@@ -183,6 +220,7 @@ void pn_tcp_port_remove(struct pn_stack *s, struct pn_tcb *t)
         if (*pp == &t->sk) {
             *pp = t->sk.port_next;
             t->sk.port_next = NULL;
+            s->tcp.ports_count--;
             break;
         }
     }
@@ -200,7 +238,11 @@ uint16_t pn_tcp_ephemeral_port(struct pn_stack *s, uint32_t laddr, uint32_t radd
     uint32_t n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
     for (uint32_t i = 0; i < n; i++) {
         uint16_t port = (uint16_t)(EPHEMERAL_LO + (offset + s->tcp_next_ephemeral + i) % n);
-        if (!pn_tcp_port_in_use(s, port) && !pn_tcp_lookup(s, laddr, port, raddr, rport)) {
+        /* For a connection (rport != 0) the port may be shared with other connections to
+         * other peers; for an explicit bind to port 0 it must be entirely free. */
+        bool taken = rport ? port_reserved(s, port) || pn_tcp_lookup_listener(s, laddr, port)
+                           : pn_tcp_port_in_use(s, port);
+        if (!taken && !pn_tcp_lookup(s, laddr, port, raddr, rport)) {
             s->tcp_next_ephemeral += i + 1;
             return port;
         }
@@ -216,6 +258,17 @@ uint32_t pn_tcp_isn(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t
     uint32_t f = (uint32_t)pn_siphash(s->cfg.secret, k, sizeof(k)) ^ 0x9e3779b9u;
     uint32_t m = (uint32_t)(s->now / 4000);
     return m + f;
+}
+
+uint32_t pn_tcp_ts_offset(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                          uint16_t rport)
+{
+    /* RFC 7323 §5.4 wants a random offset per connection so the clock leaks nothing; RFC
+     * 6191 needs TSvals that keep increasing across incarnations of one 4-tuple. A keyed
+     * hash of the 4-tuple (like the ISN's F, RFC 6528) gives both; a fresh random number
+     * per connection made the TIME-WAIT reopen test a coin toss. */
+    uint32_t k[4] = {laddr, raddr, (uint32_t)lport << 16 | rport, 0x7473u};
+    return (uint32_t)(pn_siphash(s->cfg.secret, k, sizeof(k)) >> 32);
 }
 
 struct pn_tcb *pn_tcb_new(struct pn_stack *s)
@@ -257,7 +310,14 @@ static void unqueue_child(struct pn_tcb *t)
                 for (struct pn_tcb *x = l->aq_head; x; x = x->aq_next)
                     l->aq_tail = x;
             }
-            l->aq_len--;
+            /* Embryonic children sit on the same list but count in syn_len (child_add),
+             * not aq_len: a reset or timed-out SYN-RECEIVED child must not underflow it. */
+            if (t->state == PN_TCP_SYN_RECEIVED) {
+                if (l->syn_len)
+                    l->syn_len--;
+            } else {
+                l->aq_len--;
+            }
             t->aq_next = NULL;
             t->parent = NULL;
             return;
@@ -304,7 +364,9 @@ bool pn_tcp_challenge_allowed(struct pn_stack *s)
         tt->chack_tokens += dt_ms * s->cfg.tcp_challenge_ack_per_sec;
         if (tt->chack_tokens > cap)
             tt->chack_tokens = cap;
-        tt->chack_last = s->now;
+        /* RFC 5961 §7: a rate whatever the arrival pattern: keep the sub-millisecond
+         * remainder, or frequent triggers would lose up to half of the refill. */
+        tt->chack_last += dt_ms * 1000000ull;
     }
     if (tt->chack_tokens < 1000) {
         s->stats.tcp_challenge_ack_limited++;

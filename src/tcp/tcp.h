@@ -48,6 +48,7 @@ enum {
     TF_APP_CLOSED = 1u << 15,  /* the application called close: data now gets a RST */
     TF_SYNCOOKIE_TS = 1u << 16, /* a stateless SYN,ACK: encode options in the timestamp */
     TF_CORK = 1u << 17,        /* hold partial segments (PN_MSG_MORE) */
+    TF_BOUND_EXPLICIT = 1u << 18, /* the application bound the port: not shareable */
 };
 
 struct pn_tcb {
@@ -142,6 +143,7 @@ struct pn_tcp_table {
     struct pn_tcb **lbuckets;     /* listeners by local port */
     uint32_t nlbuckets;
     uint32_t ports_nbuckets;      /* bound ports (ports[]) */
+    uint32_t ports_count;
     struct pn_tcb **ports;        /* every bound, non-listening socket by local port */
     struct pn_tcb *last;          /* one-entry lookup cache (cleared when it leaves) */
     uint64_t chack_tokens;        /* challenge ACK bucket, scaled by 1000 */
@@ -166,6 +168,9 @@ uint16_t pn_tcp_ephemeral_port(struct pn_stack *s, uint32_t laddr, uint32_t radd
 /* RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey). */
 uint32_t pn_tcp_isn(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
                     uint16_t rport);
+/* RFC 7323 §5.4 / RFC 6191: the timestamp clock offset, a keyed hash of the 4-tuple. */
+uint32_t pn_tcp_ts_offset(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                          uint16_t rport);
 /* A new, unattached TCB with defaults from the stack (CLOSED). NULL on allocation failure. */
 struct pn_tcb *pn_tcb_new(struct pn_stack *s);
 /* Moves t to CLOSED: cancels timers, unhashes, frees buffers; reports err (0 = none) to the
@@ -237,6 +242,8 @@ void pn_tcp_finwait2_arm(struct pn_stack *s, struct pn_tcb *t);
 void pn_tcp_rtt_sample(struct pn_tcb *t, uint32_t rtt_us, const struct pn_stack *s);
 
 /* ---- socket glue (tcp/socket.c) ---- */
+/* Reallocates the send ring to `size` bytes (>= sbuf_len), keeping the queued bytes. */
+int pn_tcp_sbuf_resize(struct pn_tcb *t, uint32_t size);
 int pn_tcp_socket_new(struct pn_stack *s, struct pn_socket **out);
 /* Readiness recomputed from the state and buffers; raises the changes. */
 void pn_tcp_update_events(struct pn_tcb *t);

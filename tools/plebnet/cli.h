@@ -43,5 +43,11 @@ bool cli_run_stacks(struct pn_stack **stacks, int n, bool (*done)(void *arg), vo
                     uint64_t timeout_ns);
 
 int cmd_demo(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_nc(int argc, char **argv);
+
+/* Prints the stack's non-zero counters, the link's, and (inner = the driver's own link, may
+ * be NULL) a vxlan link's own counters and offloads, as `-v` shows them at exit. */
+void cli_print_stats(FILE *f, const struct pn_stack *s, struct pn_link *inner);
 
 #endif

@@ -8,6 +8,8 @@ static int cmd_help(int argc, char **argv);
 
 static const struct pn_cmd commands[] = {
     {"demo", "two stacks in one process: ARP, ping, UDP echo, counters", cmd_demo},
+    {"ping", "send ICMP echo requests from a userspace stack, like ping(8)", cmd_ping},
+    {"nc", "netcat over a userspace stack: stdin -> UDP/TCP -> stdout", cmd_nc},
     {"version", "print the version", cmd_version},
     {"help", "show help for a subcommand", cmd_help},
 };
