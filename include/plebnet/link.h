@@ -68,6 +68,11 @@ uint64_t pn_link_next_deadline(struct pn_link *l);
 #define PN_LOOP_MAX_MTU 65000u
 int pn_link_loop_pair(uint32_t mtu, uint32_t queue_len, struct pn_link **a, struct pn_link **b);
 
+/* Lets a loop end carry large frames (TSO/GRO-like): the stack on it then sends TCP
+ * segments of up to 64 KiB with gso_size set, handed over whole, and accepts coalesced
+ * segments. Call on both ends before creating the stacks. */
+void pn_link_loop_set_large(struct pn_link *end, bool on);
+
 /* pcap: wraps `inner` (consumed: destroying the wrapper destroys it) and writes every
  * frame it sends and receives to a pcap file (libpcap, LINKTYPE_ETHERNET). Timestamps are
  * the stack's time plus epoch_offset_ns (pass the wall-clock minus the stack clock so the

@@ -105,7 +105,10 @@ int pn_ipv4_output(struct pn_stack *s, struct pn_pbuf *pkt, const struct pn_ip_o
     /* RFC 791 §3.1: the total length field is 16 bits. */
     if ((uint64_t)pkt->len + PN_IPV4_HDR_LEN > PN_IPV4_MAX_LEN)
         return fail(pkt, &s->stats.ip_tx_too_big, PN_EMSGSIZE);
-    bool too_big = pkt->len + PN_IPV4_HDR_LEN > s->iface.mtu;
+    /* A large TCP segment (gso_size set) on a link that takes large frames is not
+     * fragmented: the link (or a receiver that accepts coalesced segments) handles it. */
+    bool too_big = pkt->len + PN_IPV4_HDR_LEN > s->iface.mtu &&
+                   !(pkt->gso_size && s->link->caps.large_tx);
     /* RFC 791 §3.2: a datagram marked don't-fragment that exceeds the MTU is not sent. */
     if (too_big && o->df)
         return fail(pkt, &s->stats.ip_tx_too_big, PN_EMSGSIZE);

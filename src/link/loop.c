@@ -99,6 +99,12 @@ static struct loop_end *loop_end_new(uint32_t mtu, uint32_t qlen)
     return e;
 }
 
+void pn_link_loop_set_large(struct pn_link *l, bool on)
+{
+    l->caps.large_tx = l->caps.large_rx = on;
+    l->caps.max_frame = on ? 65535u + 14u : l->caps.mtu + 14u;
+}
+
 int pn_link_loop_pair(uint32_t mtu, uint32_t queue_len, struct pn_link **a, struct pn_link **b)
 {
     if (mtu == 0)

@@ -756,7 +756,9 @@ static void synchronized_input(struct pn_stack *s, struct pn_tcb *t, struct seg 
                     fin = true, seq = t->rcv_nxt, len = 0;
                 /* RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full-sized
                  * segment, otherwise within the delayed-ACK bound. */
-                if (++t->segs_since_ack >= 2)
+                /* A coalesced (GRO-like) segment counts as the segments it holds. */
+                t->segs_since_ack += len > t->adv_mss ? len / t->adv_mss : 1u;
+                if (t->segs_since_ack >= 2)
                     t->flags |= TF_ACK_NOW;
                 else if (!(t->flags & TF_ACK_NOW))
                     pn_tcp_delack_arm(s, t);

@@ -124,6 +124,7 @@ int pn_tcp_send_segment(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint
         }
     }
     pn_tcp_emit_sum(&r, layout, p->data, t->sk.local.addr, t->sk.remote.addr, len, psum);
+    p->gso_size = t->gso;
     struct pn_ip_out o = {.src = t->sk.local.addr, .dst = t->sk.remote.addr,
                           .proto = PN_IP_PROTO_TCP, .ttl = t->sk.ttl, .tos = t->sk.tos};
     if (flags & PN_TCP_ACK) {
@@ -232,7 +233,14 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
         uint32_t by_rwnd = t->snd_wnd > in_flight ? t->snd_wnd - in_flight : 0;
         uint32_t by_cwnd = t->cwnd > pipe ? t->cwnd - pipe : 0;
         uint32_t usable = PN_MIN(by_rwnd, by_cwnd);
-        uint32_t len = PN_MIN(PN_MIN(avail, (uint32_t)t->mss), usable);
+        /* On a link that takes large frames, build segments of many MSS at once (the
+         * link or the receiver splits or coalesces them: TSO/GRO-like); else one MSS. */
+        uint32_t maxseg = t->mss;
+        if (s->link->caps.large_tx && t->sbuf_len - off > t->mss)
+            maxseg = (uint32_t)((65535u - 20u - 60u) / t->mss) * t->mss;
+        uint32_t len = PN_MIN(PN_MIN(avail, maxseg), usable);
+        if (len > t->mss && len % t->mss)
+            len -= len % t->mss; /* whole MSS multiples: the tail goes as its own segment */
         /* The FIN goes with (or after) the last byte, once. */
         bool fin = (t->flags & TF_FIN_QUEUED) && off + len == t->sbuf_len &&
                    (!(t->flags & TF_FIN_SENT) || t->snd_nxt + len == t->fin_seq);
@@ -268,7 +276,10 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
             t->rtt_seq = t->snd_nxt;
             t->rtt_start = s->now;
         }
-        if (pn_tcp_send_segment(s, t, t->snd_nxt, flags, off, len) == PN_ENOBUFS)
+        t->gso = len > t->mss ? t->mss : 0;
+        int serr = pn_tcp_send_segment(s, t, t->snd_nxt, flags, off, len);
+        t->gso = 0;
+        if (serr == PN_ENOBUFS)
             break;
         sent_ack = true;
         t->snd_nxt += len + (fin ? 1u : 0u);
@@ -285,8 +296,11 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
             pn_tcp_rexmt_arm(s, t); /* RFC 6298 (5.1) */
         }
     }
-    /* Zero window with data waiting and nothing in flight: probe it (RFC 9293 §3.8.6.1). */
-    if (t->snd_wnd == 0 && t->sbuf_len > t->snd_nxt - t->snd_una && t->snd_una == t->snd_max &&
+    /* Data waiting and nothing in flight: probe the window (RFC 9293 §3.8.6.1). Not only a
+     * zero window: one too small for sender SWS avoidance to use is as stuck, and without
+     * a timer a lost window update would stall the connection for good (RFC 1122
+     * §4.2.3.4's override timeout; Linux's probe timer does the same). */
+    if (t->sbuf_len > t->snd_nxt - t->snd_una && t->snd_una == t->snd_max &&
         !pn_timer_armed(&t->rexmt_timer))
         pn_tcp_persist_arm(s, t);
     if (!sent_ack && (t->flags & (TF_ACK_NOW | TF_WND_UPDATE)))

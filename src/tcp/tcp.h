@@ -77,6 +77,7 @@ struct pn_tcb {
     uint16_t mss;                 /* effective send MSS (payload bytes, options excluded) */
     uint16_t peer_mss, adv_mss;
     uint16_t user_mss;            /* PN_TCP_MAXSEG, 0 = none */
+    uint16_t gso;                 /* output: gso_size for the segment being built */
     /* timestamps (RFC 7323) */
     uint32_t ts_recent, ts_offset;
     uint64_t ts_recent_time;
