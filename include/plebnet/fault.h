@@ -19,22 +19,22 @@ extern "C" {
  * order: blackhole, loss, corruption, duplication (the copy runs the stages after this
  * one on its own), rate limit, delay + jitter, reordering. */
 struct pn_fault_dir {
-    bool blackhole;           /* drop every frame (counted in `blackholed`) */
-    double loss;              /* drop probability */
-    double corrupt;           /* probability that one random bit of one random byte flips */
-    uint32_t corrupt_from;    /* first byte offset eligible for corruption (14 = keep the
-                               * Ethernet header intact, as a real NIC's FCS would) */
-    bool corrupt_ipv4_only;   /* corrupt only IPv4 frames (ARP has no checksum to catch it) */
-    double duplicate;         /* probability that a copy of the frame is sent too */
-    uint64_t rate;            /* bytes per second through a token bucket (GCRA); 0 = unlimited */
-    uint32_t rate_burst;      /* bucket depth in bytes: frames within it leave back to back;
-                               * 0 = none: frames are spaced exactly len/rate apart */
-    uint32_t rate_queue;      /* frames waiting for tokens at most (0 = 128); beyond: dropped */
-    uint64_t delay_ns;        /* fixed one-way delay */
-    uint64_t jitter_ns;       /* plus a uniform extra delay in [0, jitter_ns] (may reorder) */
-    double reorder;           /* probability that a frame is held back ... */
-    uint32_t reorder_gap;     /* ... until this many later frames have left (0 = 3) ... */
-    uint64_t reorder_max_ns;  /* ... or this long past its due time (0 = 10 ms), first wins */
+    bool blackhole;          /* drop every frame (counted in `blackholed`) */
+    double loss;             /* drop probability */
+    double corrupt;          /* probability that one random bit of one random byte flips */
+    uint32_t corrupt_from;   /* first byte offset eligible for corruption (14 = keep the
+                              * Ethernet header intact, as a real NIC's FCS would) */
+    bool corrupt_ipv4_only;  /* corrupt only IPv4 frames (ARP has no checksum to catch it) */
+    double duplicate;        /* probability that a copy of the frame is sent too */
+    uint64_t rate;           /* bytes per second through a token bucket (GCRA); 0 = unlimited */
+    uint32_t rate_burst;     /* bucket depth in bytes: frames within it leave back to back;
+                              * 0 = none: frames are spaced exactly len/rate apart */
+    uint32_t rate_queue;     /* frames waiting for tokens at most (0 = 128); beyond: dropped */
+    uint64_t delay_ns;       /* fixed one-way delay */
+    uint64_t jitter_ns;      /* plus a uniform extra delay in [0, jitter_ns] (may reorder) */
+    double reorder;          /* probability that a frame is held back ... */
+    uint32_t reorder_gap;    /* ... until this many later frames have left (0 = 3) ... */
+    uint64_t reorder_max_ns; /* ... or this long past its due time (0 = 10 ms), first wins */
 };
 
 struct pn_fault_config {

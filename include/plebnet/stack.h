@@ -52,6 +52,9 @@ struct pn_stack_config {
     /* TCP */
     uint32_t tcp_sndbuf;             /* default send buffer, default 262144 */
     uint32_t tcp_rcvbuf;             /* default receive buffer, default 262144 */
+    uint32_t tcp_rcvbuf_max;         /* auto-tuning grows receive buffers up to this, 6 MiB */
+    uint32_t tcp_sndbuf_max;         /* ... and send buffers up to this, default 4 MiB */
+    bool tcp_autotune;               /* buffer auto-tuning (unless SO_*BUF set), default on */
     uint32_t tcp_msl_ms;             /* maximum segment lifetime; TIME-WAIT is 2*MSL, default 30000 */
     uint32_t tcp_rto_initial_ms;     /* RFC 6298 (2.1): 1000 */
     uint32_t tcp_rto_min_ms;         /* RFC 6298 (2.4): 1000 (Linux uses 200) */

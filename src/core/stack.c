@@ -35,6 +35,9 @@ void pn_stack_config_init(struct pn_stack_config *c)
     c->udp_sndbuf = 65507;
     c->tcp_sndbuf = 262144;
     c->tcp_rcvbuf = 262144;
+    c->tcp_rcvbuf_max = 6u << 20;
+    c->tcp_sndbuf_max = 4u << 20;
+    c->tcp_autotune = true;
     c->tcp_msl_ms = 30000;
     c->tcp_rto_initial_ms = 1000;
     c->tcp_rto_min_ms = 1000;

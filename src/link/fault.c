@@ -20,15 +20,15 @@ struct held {
  * have left (then deadline becomes 0) or at `deadline`, whichever comes first. */
 struct rhold {
     uint64_t deadline;
-    uint64_t after;  /* only frames with seq >= after are "later" frames */
+    uint64_t after; /* only frames with seq >= after are "later" frames */
     uint32_t left;
     struct pn_pbuf *p;
 };
 
 struct fdir {
     struct pn_fault_dir cfg;
-    bool active;               /* any impairment configured */
-    uint64_t rng[4];           /* xoshiro256** state */
+    bool active;     /* any impairment configured */
+    uint64_t rng[4]; /* xoshiro256** state */
     struct pn_fault_counters c;
     struct held *heap;
     uint32_t heap_len, heap_cap;
@@ -261,8 +261,10 @@ static int schedule(struct fdir *d, struct pn_pbuf *p, uint64_t now)
         d->c.delayed++;
     if (chance(d->rng, cfg->reorder)) {
         uint64_t hold = cfg->reorder_max_ns ? cfg->reorder_max_ns : 10000000u;
-        struct rhold r = {.deadline = t + hold, .after = d->seq,
-                          .left = cfg->reorder_gap ? cfg->reorder_gap : 3, .p = p};
+        struct rhold r = {.deadline = t + hold,
+                          .after = d->seq,
+                          .left = cfg->reorder_gap ? cfg->reorder_gap : 3,
+                          .p = p};
         if (rh_push(d, r) < 0) {
             pn_pbuf_free(p);
             return -1;
@@ -355,8 +357,7 @@ static bool prob_ok(double p)
 
 static bool dir_ok(const struct pn_fault_dir *c)
 {
-    return prob_ok(c->loss) && prob_ok(c->corrupt) && prob_ok(c->duplicate) &&
-           prob_ok(c->reorder);
+    return prob_ok(c->loss) && prob_ok(c->corrupt) && prob_ok(c->duplicate) && prob_ok(c->reorder);
 }
 
 /* Installs a direction's config; the rate ring is resized only when empty. */

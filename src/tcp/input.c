@@ -248,7 +248,7 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
                         if (ws >= 0) {
                             t->ws_ok = true;
                             t->snd_wscale = (uint8_t)ws;
-                            t->rcv_wscale = pn_tcp_pick_wscale(t->rcvbuf_limit);
+                            t->rcv_wscale = pn_tcp_conn_wscale(s, t);
                         }
                     }
                     /* RFC 9293 §3.10.7.4: the window our cookie SYN,ACK offered (unscaled,
@@ -326,7 +326,8 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
     t->sk.local = (struct pn_endpoint){g->laddr, r->dst_port};
     t->sk.remote = (struct pn_endpoint){g->raddr, r->src_port};
     t->sk.connected = true;
-    t->flags |= TF_PASSIVE | TF_ORPHAN | (l->flags & (TF_NODELAY | TF_KEEPALIVE));
+    t->flags |= TF_PASSIVE | TF_ORPHAN |
+                (l->flags & (TF_NODELAY | TF_KEEPALIVE | TF_RCVBUF_LOCK | TF_SNDBUF_LOCK));
     t->sndbuf_limit = l->sndbuf_limit;
     t->rcvbuf_limit = l->rcvbuf_limit;
     t->user_mss = l->user_mss;
@@ -335,7 +336,7 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
     t->keep_intvl_s = l->keep_intvl_s;
     t->keep_cnt = l->keep_cnt;
     t->user_timeout_ms = l->user_timeout_ms;
-    t->rcv_wscale = pn_tcp_pick_wscale(t->rcvbuf_limit);
+    t->rcv_wscale = pn_tcp_conn_wscale(s, t);
     take_syn_options(s, t, r);
     t->irs = r->seq;
     t->rcv_nxt = r->seq + 1;
@@ -465,8 +466,11 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
             data_acked = t->sbuf_len;
         /* RTT: RFC 7323 §4.1 from the echoed timestamp, else the timed segment (Karn). */
         if (t->ts_ok && r->has_ts && r->ts_ecr) {
+            /* Karn's rule for timestamps: an echo of a TSval sent before the last timeout
+             * measures the outage, not the path (the receiver may still hold an old
+             * TS.Recent); such samples would pin the RTO at its maximum. */
             uint32_t ms = pn_tcp_ts_now(s, t) - r->ts_ecr;
-            if (ms < 600000u)
+            if (ms < 600000u && !(t->ts_rto_valid && seq_lt(r->ts_ecr, t->ts_at_rto)))
                 pn_tcp_rtt_sample(t, ms * 1000u + 500u, s);
         } else if ((t->flags & TF_RTT_TIMING) && seq_gt(ack, t->rtt_seq)) {
             pn_tcp_rtt_sample(t, (uint32_t)((s->now - t->rtt_start) / 1000), s);
@@ -493,6 +497,7 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
         } else {
             t->dupacks = 0;
             t->cc->on_ack(t, acked, s->now);
+            pn_tcp_autotune_send(s, t);
             /* RFC 6675 §5 (C): SACK may prove the new SND.UNA lost at once. */
             if (t->sack_ok && newly && t->snd_una != t->snd_max &&
                 pn_sack_is_lost(&t->sb, t->snd_una, t->mss) && seq_ge(t->snd_una, t->recover))
@@ -740,6 +745,14 @@ static void synchronized_input(struct pn_stack *s, struct pn_tcb *t, struct seg 
         }
         if (len) {
             t->segs_in++;
+            /* Receiver RTT for auto-tuning: the echo of our timestamp on new data. */
+            if (t->ts_ok && r->has_ts && r->ts_ecr) {
+                uint32_t ms = pn_tcp_ts_now(s, t) - r->ts_ecr;
+                if (ms < 60000u) {
+                    uint32_t us = ms * 1000u + 500u;
+                    t->rcv_rtt_us = t->rcv_rtt_us ? (7u * t->rcv_rtt_us + us) / 8u : us;
+                }
+            }
             if (seq == t->rcv_nxt && (t->flags & TF_RD_SHUT)) {
                 t->rcv_nxt += len; /* shut for reading: acknowledge and discard */
                 t->flags |= TF_ACK_NOW;

@@ -230,7 +230,7 @@ static int tcp_connect(struct pn_socket *sk, const struct pn_endpoint *remote)
     sk->local.addr = laddr;
     sk->remote = *remote;
     sk->connected = true;
-    t->rcv_wscale = pn_tcp_pick_wscale(t->rcvbuf_limit);
+    t->rcv_wscale = pn_tcp_conn_wscale(s, t);
     t->adv_mss = (uint16_t)(s->iface.mtu - 40);
     if (t->user_mss && t->user_mss < t->adv_mss)
         t->adv_mss = t->user_mss;
@@ -347,6 +347,8 @@ static long tcp_recvfrom(struct pn_socket *sk, void *buf, size_t len, int flags,
             return 0;
         return PN_EAGAIN;
     }
+    if (copied && !(flags & PN_MSG_PEEK))
+        pn_tcp_autotune_read(s, t, (uint32_t)copied);
     if (copied && !(flags & PN_MSG_PEEK)) {
         /* Reading may open the window enough for an update (RFC 9293 §3.8.6.2.2). */
         /* Only when the advertised window has shrunk to half the buffer or less and the
@@ -562,6 +564,7 @@ static int tcp_setsockopt(struct pn_socket *sk, enum pn_sockopt opt, const void 
             b = 64u << 20;
         if (opt == PN_SO_RCVBUF) {
             t->rcvbuf_limit = b;
+            t->flags |= TF_RCVBUF_LOCK;
             sk->rcvbuf = b;
         } else {
             if (t->sbuf && b < t->sbuf_len)
@@ -569,6 +572,7 @@ static int tcp_setsockopt(struct pn_socket *sk, enum pn_sockopt opt, const void 
             if (t->sbuf && b < t->sbuf_size && pn_tcp_sbuf_resize(t, b) < 0)
                 return PN_ENOMEM;
             t->sndbuf_limit = b;
+            t->flags |= TF_SNDBUF_LOCK;
             sk->sndbuf = b;
         }
         return 0;
@@ -685,4 +689,58 @@ int pn_tcp_get_info(const struct pn_socket *sk, struct pn_tcp_info *out)
     out->unacked = t->snd_max - t->snd_una;
     strncpy(out->cc, t->cc->name, sizeof(out->cc) - 1);
     return 0;
+}
+
+/* ---- buffer auto-tuning ---- */
+
+uint8_t pn_tcp_conn_wscale(const struct pn_stack *s, const struct pn_tcb *t)
+{
+    uint32_t b = t->rcvbuf_limit;
+    if (s->cfg.tcp_autotune && !(t->flags & TF_RCVBUF_LOCK) && s->cfg.tcp_rcvbuf_max > b)
+        b = s->cfg.tcp_rcvbuf_max;
+    return pn_tcp_pick_wscale(b);
+}
+
+void pn_tcp_autotune_read(struct pn_stack *s, struct pn_tcb *t, uint32_t n)
+{
+    /* Dynamic right-sizing (as in Linux's tcp_rcv_space_adjust, after Fisk & Feng): once
+     * per receiver RTT, see how much the application drained; a window of twice that keeps
+     * the sender from being limited by us. It only grows, bounded by tcp_rcvbuf_max. */
+    if (!s->cfg.tcp_autotune || (t->flags & TF_RCVBUF_LOCK))
+        return;
+    t->drs_copied += n;
+    uint64_t rtt = t->rcv_rtt_us ? t->rcv_rtt_us : t->srtt_us;
+    if (rtt == 0)
+        return;
+    if (t->drs_time == 0) {
+        t->drs_time = s->now;
+        t->drs_copied = n;
+        return;
+    }
+    if (s->now - t->drs_time < rtt * 1000u)
+        return;
+    uint64_t want = 2 * t->drs_copied + 16u * t->adv_mss;
+    if (want > s->cfg.tcp_rcvbuf_max)
+        want = s->cfg.tcp_rcvbuf_max;
+    if (want > t->rcvbuf_limit) {
+        t->rcvbuf_limit = (uint32_t)want;
+        t->sk.rcvbuf = t->rcvbuf_limit;
+    }
+    t->drs_time = s->now;
+    t->drs_copied = 0;
+}
+
+void pn_tcp_autotune_send(struct pn_stack *s, struct pn_tcb *t)
+{
+    /* The send buffer must hold what is in flight plus the next window: 2 * cwnd, as
+     * Linux's tcp_sndbuf_expand does; bounded by tcp_sndbuf_max. */
+    if (!s->cfg.tcp_autotune || (t->flags & TF_SNDBUF_LOCK))
+        return;
+    uint64_t want = 2ull * t->cwnd;
+    if (want > s->cfg.tcp_sndbuf_max)
+        want = s->cfg.tcp_sndbuf_max;
+    if (want > t->sndbuf_limit) {
+        t->sndbuf_limit = (uint32_t)want;
+        t->sk.sndbuf = t->sndbuf_limit;
+    }
 }

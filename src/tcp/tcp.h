@@ -49,6 +49,8 @@ enum {
     TF_SYNCOOKIE_TS = 1u << 16, /* a stateless SYN,ACK: encode options in the timestamp */
     TF_CORK = 1u << 17,        /* hold partial segments (PN_MSG_MORE) */
     TF_BOUND_EXPLICIT = 1u << 18, /* the application bound the port: not shareable */
+    TF_RCVBUF_LOCK = 1u << 19, /* SO_RCVBUF set by the application: no auto-tuning */
+    TF_SNDBUF_LOCK = 1u << 20, /* SO_SNDBUF likewise */
 };
 
 struct pn_tcb {
@@ -80,6 +82,8 @@ struct pn_tcb {
     uint16_t gso;                 /* output: gso_size for the segment being built */
     /* timestamps (RFC 7323) */
     uint32_t ts_recent, ts_offset;
+    uint32_t ts_at_rto;           /* our TSval when the last retransmission timeout fired */
+    bool ts_rto_valid;
     uint64_t ts_recent_time;
     uint32_t last_ack_sent;
 
@@ -95,6 +99,10 @@ struct pn_tcb {
     bool ooo_fin;                 /* a FIN was seen beyond a hole */
     uint32_t ooo_fin_seq;
     uint32_t rcvbuf_limit;
+    /* receive-buffer auto-tuning (dynamic right-sizing) */
+    uint32_t rcv_rtt_us;          /* receiver's RTT estimate from echoed timestamps */
+    uint64_t drs_time;            /* start of the current measurement interval */
+    uint64_t drs_copied;          /* bytes the application read in it */
     uint32_t segs_since_ack;      /* full-sized segments received since our last ACK */
 
     /* RTT estimation (RFC 6298), microseconds */
@@ -192,6 +200,11 @@ void pn_tcp_icmp_error(struct pn_stack *s, const struct pn_ipv4_repr *inner, con
 void pn_tcp_set_mss(struct pn_stack *s, struct pn_tcb *t);
 /* Window scale to request so that rcvbuf fits in the 16-bit field (RFC 7323 §2.3). */
 uint8_t pn_tcp_pick_wscale(uint32_t rcvbuf);
+/* The scale for a new connection: room for the largest buffer auto-tuning may reach. */
+uint8_t pn_tcp_conn_wscale(const struct pn_stack *s, const struct pn_tcb *t);
+/* Auto-tuning (socket.c): the application read n bytes / cwnd may have grown. */
+void pn_tcp_autotune_read(struct pn_stack *s, struct pn_tcb *t, uint32_t n);
+void pn_tcp_autotune_send(struct pn_stack *s, struct pn_tcb *t);
 /* Adds an embryonic child to its listener (socket.c). */
 void pn_tcp_child_add(struct pn_tcb *listener, struct pn_tcb *child);
 

@@ -171,6 +171,8 @@ static void rexmt_fire(struct pn_timer *tm, void *ctx, uint64_t now)
     }
     t->backoff++;
     t->flags &= ~TF_RTT_TIMING; /* Karn */
+    t->ts_at_rto = pn_tcp_ts_now(s, t);
+    t->ts_rto_valid = true;
     /* RFC 6298 (5.4)-(5.6): back off, then retransmit from the oldest unacknowledged byte
      * (go-back-N: later segments follow as the window allows). */
     t->snd_nxt = syn ? t->iss : t->snd_una;

@@ -21,15 +21,15 @@ enum pn_cc_event {
 
 /* HyStart++ (RFC 9406) state, embeddable in any module's state (hystart.c). RTTs in us. */
 struct pn_hystart {
-    uint32_t window_end;          /* a round ends when this is acknowledged (§4.2 windowEnd) */
-    uint32_t last_round_min_rtt;  /* lastRoundMinRTT, UINT32_MAX = infinity */
-    uint32_t cur_round_min_rtt;   /* currentRoundMinRTT */
+    uint32_t window_end;           /* a round ends when this is acknowledged (§4.2 windowEnd) */
+    uint32_t last_round_min_rtt;   /* lastRoundMinRTT, UINT32_MAX = infinity */
+    uint32_t cur_round_min_rtt;    /* currentRoundMinRTT */
     uint32_t css_baseline_min_rtt; /* cssBaselineMinRtt */
-    uint32_t curr_rtt;            /* the sample of the ACK being processed, 0 = none */
-    uint8_t samples;              /* rttSampleCount this round (saturating) */
-    uint8_t css_rounds;           /* rounds begun in CSS, the partial first one included */
-    uint8_t phase;                /* PN_HYSTART_* (hystart.c) */
-    uint8_t css_frac;             /* bytes of growth not yet added in CSS (< divisor) */
+    uint32_t curr_rtt;             /* the sample of the ACK being processed, 0 = none */
+    uint8_t samples;               /* rttSampleCount this round (saturating) */
+    uint8_t css_rounds;            /* rounds begun in CSS, the partial first one included */
+    uint8_t phase;                 /* PN_HYSTART_* (hystart.c) */
+    uint8_t css_frac;              /* bytes of growth not yet added in CSS (< divisor) */
 };
 
 union pn_cc_state {
@@ -37,16 +37,16 @@ union pn_cc_state {
         uint32_t bytes_acked; /* RFC 3465 byte counting in congestion avoidance */
     } newreno;
     struct {
-        uint64_t t_epoch;     /* ns: start of the congestion avoidance stage (RFC 9438 §4.2) */
-        uint64_t w_est;       /* W_est (§4.3) in bytes, fixed point with 10 fraction bits */
-        uint32_t w_max;       /* W_max in bytes, 0 = undefined (§4.8, §4.10: set at epoch) */
-        uint32_t cwnd_prior;  /* cwnd when ssthresh was last set (§4.6, §4.3) */
-        uint32_t k;           /* K (eqn. 2) in 1/1024 s */
-        uint32_t inc_rem;     /* remainder of (target - cwnd) * acked / cwnd (§4.4) */
+        uint64_t t_epoch;    /* ns: start of the congestion avoidance stage (RFC 9438 §4.2) */
+        uint64_t w_est;      /* W_est (§4.3) in bytes, fixed point with 10 fraction bits */
+        uint32_t w_max;      /* W_max in bytes, 0 = undefined (§4.8, §4.10: set at epoch) */
+        uint32_t cwnd_prior; /* cwnd when ssthresh was last set (§4.6, §4.3) */
+        uint32_t k;          /* K (eqn. 2) in 1/1024 s */
+        uint32_t inc_rem;    /* remainder of (target - cwnd) * acked / cwnd (§4.4) */
         struct pn_hystart hs;
-        uint8_t flags;        /* cubic.c CF_* */
+        uint8_t flags; /* cubic.c CF_* */
     } cubic;
-    uint64_t pad_[8];         /* the fixed size every module's state must fit in */
+    uint64_t pad_[8]; /* the fixed size every module's state must fit in */
 };
 _Static_assert(sizeof(union pn_cc_state) == 64, "per-connection CC state is 64 bytes");
 

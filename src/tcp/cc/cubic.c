@@ -17,9 +17,9 @@
 #define FC_NUM 17u
 #define FC_DEN 20u
 
-#define TSHIFT 10                /* curve time unit: 1/1024 s */
-#define WEST_SHIFT 10            /* W_est fraction bits */
-#define DMAX (1ull << 20)        /* |t - K| is clamped to 1024 s: W_cubic is enormous by then */
+#define TSHIFT 10         /* curve time unit: 1/1024 s */
+#define WEST_SHIFT 10     /* W_est fraction bits */
+#define DMAX (1ull << 20) /* |t - K| is clamped to 1024 s: W_cubic is enormous by then */
 #define CWND_MAX (UINT32_MAX / 2u)
 
 enum {
@@ -70,8 +70,8 @@ static uint64_t w_cubic(const struct pn_tcb *t, uint64_t tu)
         d = DMAX;
     /* d^3 has 30 fraction bits (< 2^61); C * d^3 in segments with 20 fraction bits. */
     uint64_t segs = ((d * d * d) >> 10) * C_NUM / C_DEN;
-    uint64_t delta = segs > (UINT64_MAX >> 1) / mss ? (uint64_t)UINT32_MAX << 2
-                                                    : (segs * mss) >> 20;
+    uint64_t delta =
+        segs > (UINT64_MAX >> 1) / mss ? (uint64_t)UINT32_MAX << 2 : (segs * mss) >> 20;
     uint64_t w_max = CUBIC(t)->w_max;
     if (tu >= k)
         return w_max + delta;

@@ -5,20 +5,20 @@
 #include "tcp/tcp.h"
 
 /* RFC 9406 §4.3 constants (RTTs in microseconds). */
-#define MIN_RTT_THRESH 4000u    /* 4 ms */
-#define MAX_RTT_THRESH 16000u   /* 16 ms */
+#define MIN_RTT_THRESH 4000u  /* 4 ms */
+#define MAX_RTT_THRESH 16000u /* 16 ms */
 #define MIN_RTT_DIVISOR 8u
 #define N_RTT_SAMPLE 8u
 #define CSS_GROWTH_DIVISOR 4u
 #define CSS_ROUNDS 5u
-#define L_NONPACED 8u           /* L = 8 for a sender that does not pace (we do not) */
+#define L_NONPACED 8u /* L = 8 for a sender that does not pace (we do not) */
 #define RTT_INF UINT32_MAX
 
 enum {
-    HS_OFF = 0,      /* not initialised (state still zeroed): ignore everything */
-    HS_SS = 1,       /* standard slow start, watching for a delay increase */
-    HS_CSS = 2,      /* conservative slow start */
-    HS_DONE = 3,     /* slow start ended by HyStart++ or by a loss: plain RFC 5681 from now on */
+    HS_OFF = 0,  /* not initialised (state still zeroed): ignore everything */
+    HS_SS = 1,   /* standard slow start, watching for a delay increase */
+    HS_CSS = 2,  /* conservative slow start */
+    HS_DONE = 3, /* slow start ended by HyStart++ or by a loss: plain RFC 5681 from now on */
     HS_PHASE = 0x7f,
     HS_ROUND = 0x80, /* window_end is valid (a round has begun) */
 };
