@@ -6,8 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev libpcap-dev libcmocka-dev
-          tshark iproute2 util-linux)
+# build: compilers, cmake, libpcap (pcap link wrapper), cmocka (unit tests), libbpf, libcap-ng
+# and libseccomp (plebnetd); clang + compiler-rt for the eBPF programs and the fuzzers.
+# tests: tshark/tcpdump (captures), iproute2 (namespaces, veth, vxlan), util-linux (setpriv),
+# socat, netcat-openbsd, curl, iputils-ping, ethtool, python3 (kernel-side peers).
+PACKAGES=(build-essential cmake pkg-config clang llvm libclang-rt-14-dev libpcap-dev
+          libcmocka-dev libbpf-dev libcap-ng-dev libseccomp-dev linux-libc-dev
+          tshark tcpdump iproute2 util-linux socat netcat-openbsd curl iputils-ping ethtool
+          python3)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -15,6 +21,8 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture: answer no, non-interactively.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
