@@ -101,6 +101,7 @@ extern "C" {
     X(tcp_retransmits)          /* segments retransmitted */                                        \
     X(tcp_rto)                  /* retransmission timeouts */                                       \
     X(tcp_fast_retransmit)                                                                          \
+    X(tcp_spurious_undo)        /* RFC 3522/4015: a retransmission proved needless, undone */     \
     X(tcp_active_opens)                                                                             \
     X(tcp_passive_opens)                                                                            \
     X(tcp_listen_overflow)      /* accept queue full: handshake dropped */                          \

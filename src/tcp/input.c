@@ -220,7 +220,9 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
                     t->sk.local = (struct pn_endpoint){g->laddr, r->dst_port};
                     t->sk.remote = (struct pn_endpoint){g->raddr, r->src_port};
                     t->sk.connected = true;
-                    t->flags |= TF_PASSIVE | TF_ORPHAN | (l->flags & (TF_NODELAY | TF_KEEPALIVE));
+                    t->flags |= TF_PASSIVE | TF_ORPHAN |
+                                (l->flags & (TF_NODELAY | TF_KEEPALIVE | TF_RCVBUF_LOCK |
+                                             TF_SNDBUF_LOCK));
                     t->sndbuf_limit = l->sndbuf_limit;
                     t->rcvbuf_limit = l->rcvbuf_limit;
                     /* The listener's options, as an embryonic child gets them below. */
@@ -310,7 +312,10 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
         tmp.irs = r->seq;
         tmp.rcv_nxt = r->seq + 1;
         tmp.adv_mss = (uint16_t)(s->iface.mtu - 40);
-        tmp.rcv_wscale = tmp.ws_ok ? pn_tcp_pick_wscale(tmp.rcvbuf_limit) : 0;
+        /* The shift the SYN,ACK announces must be the one the rebuilt connection uses
+         * (RFC 7323 §2.3): computed the same way, from the same buffer and lock flag. */
+        tmp.flags |= l->flags & (TF_RCVBUF_LOCK | TF_SNDBUF_LOCK);
+        tmp.rcv_wscale = tmp.ws_ok ? pn_tcp_conn_wscale(s, &tmp) : 0;
         if (tmp.ts_ok)
             tmp.flags |= TF_SYNCOOKIE_TS;
         tmp.rcv_adv = tmp.rcv_nxt;
@@ -491,6 +496,7 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
         t->rexmt_since = t->snd_una == t->snd_max ? 0 : s->now;
         if (t->sack_ok)
             pn_sack_advance(&t->sb, t->snd_una);
+        pn_tcp_undo_check(s, t, r);
         uint32_t newly = sack_update(s, t, r);
         if (t->flags & TF_IN_RECOVERY) {
             pn_tcp_recovery_ack(s, t, acked, newly);
@@ -855,7 +861,9 @@ void pn_tcp_input(struct pn_stack *s, struct pn_pbuf *pkt, const struct pn_ipv4_
                                               : seq_gt(g.r.seq, t->rcv_nxt);
         struct pn_tcb *l = pn_tcp_lookup_listener(s, g.laddr, g.r.dst_port);
         if (newer && l) {
-            t->flags |= TF_ORPHAN;
+            /* Free it only if nobody holds a handle (app closed, or never accepted); an
+             * open handle just sees CLOSED (as keep_fire does at the end of TIME-WAIT). */
+            t->flags |= TF_ORPHAN * !!(t->flags & TF_APP_CLOSED);
             pn_tcp_close_tcb(s, t, 0);
             t = NULL;
         }

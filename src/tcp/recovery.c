@@ -75,8 +75,46 @@ static void sack_send(struct pn_stack *s, struct pn_tcb *t, uint32_t delivered)
         t->cwnd = t->mss;
 }
 
+void pn_tcp_undo_prepare(struct pn_stack *s, struct pn_tcb *t, bool rto)
+{
+    /* Eifel needs timestamps: the echo tells which transmission the ACK is for. */
+    t->undo_armed = t->ts_ok;
+    t->undo_after_rto = rto;
+    t->undo_cwnd = t->cwnd;
+    t->undo_ssthresh = t->ssthresh;
+    t->undo_seq = t->snd_una;
+    t->undo_tsval = pn_tcp_ts_now(s, t);
+}
+
+void pn_tcp_undo_check(struct pn_stack *s, struct pn_tcb *t, const struct pn_tcp_repr *r)
+{
+    if (!t->undo_armed || !seq_gt(t->snd_una, t->undo_seq))
+        return;
+    /* Only the first ACK covering the retransmitted segment decides (RFC 3522 §3.2). */
+    t->undo_armed = false;
+    if (!r->has_ts || r->ts_ecr == 0 || !seq_lt(r->ts_ecr, t->undo_tsval))
+        return; /* it echoes the retransmission (or nothing): the loss was real */
+    /* The ACK echoes a TSval older than our first retransmission: the original arrived,
+     * the retransmission was spurious. RFC 4015 §3: restore the congestion state... */
+    s->stats.tcp_spurious_undo++;
+    if (t->cwnd < t->undo_cwnd)
+        t->cwnd = t->undo_cwnd;
+    if (t->ssthresh < t->undo_ssthresh)
+        t->ssthresh = t->undo_ssthresh;
+    t->flags &= ~TF_IN_RECOVERY;
+    t->dupacks = 0;
+    if (t->undo_after_rto) {
+        /* ... and after a spurious timeout resume with new data instead of resending what
+         * the receiver already holds (go-back-N would repeat the whole window). */
+        if (seq_lt(t->snd_nxt, t->snd_max))
+            t->snd_nxt = t->snd_max;
+        t->backoff = 0;
+    }
+}
+
 void pn_tcp_recovery_enter(struct pn_stack *s, struct pn_tcb *t)
 {
+    pn_tcp_undo_prepare(s, t, false);
     t->cc->on_congestion(t, PN_CC_EV_FAST_RETRANSMIT, s->now);
     t->recover = t->snd_max;
     t->flags |= TF_IN_RECOVERY;

@@ -50,7 +50,13 @@ uint16_t pn_syncookie_check(struct pn_stack *s, uint32_t laddr, uint16_t lport, 
 uint32_t pn_syncookie_tsval(uint32_t ts_now, int wscale, bool sack_ok)
 {
     uint32_t ws = wscale < 0 ? 0xfu : (uint32_t)wscale & 0xfu;
-    return (ts_now & ~0x1fu) | ws << 1 | (sack_ok ? 1u : 0u);
+    uint32_t v = (ts_now & ~0x1fu) | ws << 1 | (sack_ok ? 1u : 0u);
+    /* Never ahead of the clock (as Linux's cookie_init_timestamp): the peer keeps this as
+     * TS.Recent, and later segments stamped with the real clock would fail PAWS (RFC 7323
+     * §5.3) for up to 31 ms. */
+    if ((int32_t)(v - ts_now) > 0)
+        v -= 0x20u;
+    return v;
 }
 
 void pn_syncookie_ts_decode(uint32_t tsecr, int *wscale, bool *sack_ok)

@@ -116,6 +116,11 @@ struct pn_tcb {
     struct pn_sack_board sb;      /* sender: what the peer holds above snd_una */
     uint32_t high_rxt;            /* RFC 6675 HighRxt */
     uint32_t prr_delivered, prr_out, recover_fs;
+    /* spurious retransmission undo (RFC 3522 detection, RFC 4015 response) */
+    uint32_t undo_cwnd, undo_ssthresh; /* before the reduction */
+    uint32_t undo_tsval;          /* our TSval on the first retransmission of the episode */
+    uint32_t undo_seq;            /* SND.UNA when the episode began */
+    bool undo_armed, undo_after_rto;
     uint32_t sack_last;           /* receiver: start of the latest out-of-order segment */
     uint32_t dsack_left, dsack_right;
     bool dsack_pending;           /* report [dsack_left, dsack_right) in the next ACK */
@@ -214,6 +219,10 @@ void pn_tcp_recovery_enter(struct pn_stack *s, struct pn_tcb *t);
 /* An ACK arrived during recovery (SND.UNA already advanced by `acked`). */
 void pn_tcp_recovery_ack(struct pn_stack *s, struct pn_tcb *t, uint32_t acked,
                          uint32_t newly_sacked);
+/* Before a loss response: remember what to restore if it proves spurious. */
+void pn_tcp_undo_prepare(struct pn_stack *s, struct pn_tcb *t, bool rto);
+/* On an ACK that advanced SND.UNA: Eifel detection (RFC 3522 §3.2) and undo. */
+void pn_tcp_undo_check(struct pn_stack *s, struct pn_tcb *t, const struct pn_tcp_repr *r);
 /* RFC 3042: one new segment for each of the first two duplicate ACKs. */
 void pn_tcp_limited_transmit(struct pn_stack *s, struct pn_tcb *t);
 /* Bytes in flight for the congestion window check: RFC 6675 pipe in SACK recovery. */

@@ -158,8 +158,10 @@ static void rexmt_fire(struct pn_timer *tm, void *ctx, uint64_t now)
     }
     if (!syn) {
         /* RFC 5681 §3.1 eqn. 4: ssthresh only on the first timeout of an episode. */
-        if (t->backoff == 0)
+        if (t->backoff == 0) {
+            pn_tcp_undo_prepare(s, t, true);
             t->cc->on_congestion(t, PN_CC_EV_RTO, now);
+        }
         t->cwnd = t->mss;
         t->flags &= ~TF_IN_RECOVERY;
         t->dupacks = 0;

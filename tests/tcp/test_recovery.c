@@ -21,6 +21,10 @@ struct droplink {
     int drop_data[16][2]; /* {segment index, transmissions of it to drop (1 = first only)} */
     int ndrop;
     int drop_acks_every;  /* drop every Nth pure ACK (0 = none) */
+    int hold_idx;         /* delay this segment's first transmission (-1 = none) ... */
+    int hold_after;       /* ... until this many later data segments have gone */
+    struct pn_pbuf *held;
+    int held_count;
     int acks_seen;
     uint32_t log[MAXLOG]; /* segment index of every data transmission, in order */
     int nlog;
@@ -59,6 +63,15 @@ static int dl_tx(struct pn_link *l, struct pn_pbuf **f, int n, uint64_t now)
                 for (int j = 0; j < d->ndrop; j++)
                     if (d->drop_data[j][0] == (int)idx && nth <= d->drop_data[j][1])
                         drop = true;
+                if (d->held && ++d->held_count == d->hold_after) {
+                    keep[k++] = d->held; /* release the held segment: now reordered */
+                    d->held = NULL;
+                }
+                if ((int)idx == d->hold_idx && nth == 1) {
+                    d->held = f[i];
+                    d->held_count = 0;
+                    continue;
+                }
             } else if (r.payload_len == 0 && !(r.flags & (PN_TCP_FIN | PN_TCP_RST)) &&
                        d->drop_acks_every && ++d->acks_seen % d->drop_acks_every == 0) {
                 drop = true;
@@ -98,14 +111,24 @@ struct rig {
     uint64_t sent, recvd, total;
 };
 
-static void rig_init(struct rig *g)
+/* delay_ms > 0 puts a fault wrapper with that one-way delay (each direction) under A. */
+static void rig_init_delay(struct rig *g, unsigned delay_ms)
 {
     memset(g, 0, sizeof(*g));
     assert_int_equal(pn_link_loop_pair(1500, 0, &g->la, &g->lb), 0);
+    if (delay_ms) {
+        struct pn_fault_config fc;
+        memset(&fc, 0, sizeof(fc));
+        fc.tx.delay_ns = fc.rx.delay_ns = PN_MS(delay_ms);
+        struct pn_link *w;
+        assert_int_equal(pn_link_fault_wrap(g->la, &fc, 1, &w), 0);
+        g->la = w;
+    }
     g->da.link.ops = g->db.link.ops = &dl_ops;
     g->da.link.caps = g->la->caps;
     g->db.link.caps = g->lb->caps;
     g->da.inner = g->la;
+    g->da.hold_idx = g->db.hold_idx = -1;
     g->db.inner = g->lb;
     struct pn_stack_config ca, cb;
     t_config(&ca, T_ADDR_A, &T_MAC_A);
@@ -114,6 +137,11 @@ static void rig_init(struct rig *g)
     g->now = PN_SEC(1);
     assert_int_equal(pn_stack_new(&ca, &g->da.link, g->now, &g->a), 0);
     assert_int_equal(pn_stack_new(&cb, &g->db.link, g->now, &g->b), 0);
+}
+
+static void rig_init(struct rig *g)
+{
+    rig_init_delay(g, 0);
 }
 
 static void rig_fini(struct rig *g)
@@ -267,6 +295,26 @@ static void test_ack_loss_needs_no_retransmission(void **state)
     rig_fini(&g);
 }
 
+static void test_reordering_undone(void **state)
+{
+    struct rig g;
+    rig_init_delay(&g, 5); /* timestamps need distinct milliseconds to tell copies apart */
+    /* Segment 30 arrives after 4 later ones: SACK marks it lost and it is resent, but the
+     * original arrives first; the ACK covering it echoes the original's timestamp, which
+     * is older than the retransmission's (RFC 3522 §3.2): the reduction is undone
+     * (RFC 4015). */
+    g.da.hold_idx = 30;
+    g.da.hold_after = 4;
+    rig_transfer(&g, 100);
+    assert_int_equal(times_sent(&g, 30), 2);
+    assert_int_equal(t_stat(g.a, "tcp_fast_retransmit"), 1);
+    assert_int_equal(t_stat(g.a, "tcp_spurious_undo"), 1);
+    struct pn_tcp_info ti;
+    pn_tcp_get_info(g.cli, &ti);
+    assert_true(ti.ssthresh > 64u * 1024u); /* not left at half the window */
+    rig_fini(&g);
+}
+
 static void test_limited_transmit(void **state)
 {
     struct rig g;
@@ -292,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_lost_retransmission),
         cmocka_unit_test(test_ack_loss_needs_no_retransmission),
         cmocka_unit_test(test_limited_transmit),
+        cmocka_unit_test(test_reordering_undone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
