@@ -19,19 +19,21 @@ extern "C" {
 /* Request types. Only one request is accepted per connection. */
 enum pn_broker_type {
     PN_BROKER_LEASE = 1, /* ask for a lease; reply carries the descriptor on success */
+    PN_BROKER_LIST = 2,  /* root only: list the active leases. The reply's lease_id holds the
+                            count n; n struct pn_broker_lease_info records follow. */
 };
 
 /* Integers are in host byte order (the socket is local); addresses are network order bytes. */
 struct pn_broker_request {
-    uint32_t magic;   /* PN_BROKER_MAGIC */
-    uint16_t version; /* PN_BROKER_VERSION */
-    uint16_t type;    /* enum pn_broker_type */
-    uint32_t flags;   /* must be 0 */
-    uint8_t ip[4];    /* wanted IPv4 address; 0.0.0.0 = any address the policy allows */
-    uint8_t mac[6];   /* wanted MAC; all zero = the daemon assigns one */
-    uint8_t reserved[2];               /* must be 0 */
-    char uplink[PN_BROKER_IFNAMSIZ];   /* NUL-padded uplink name; empty = any allowed uplink */
-    uint8_t reserved2[24];             /* must be 0 */
+    uint32_t magic;      /* PN_BROKER_MAGIC */
+    uint16_t version;    /* PN_BROKER_VERSION */
+    uint16_t type;       /* enum pn_broker_type */
+    uint32_t flags;      /* must be 0 */
+    uint8_t ip[4];       /* wanted IPv4 address; 0.0.0.0 = any address the policy allows */
+    uint8_t mac[6];      /* wanted MAC; all zero = the daemon assigns one */
+    uint8_t reserved[2]; /* must be 0 */
+    char uplink[PN_BROKER_IFNAMSIZ]; /* NUL-padded uplink name; empty = any allowed uplink */
+    uint8_t reserved2[24];           /* must be 0 */
 };
 
 /* Reply statuses; pn_broker_status_str() names them. */
@@ -64,11 +66,49 @@ struct pn_broker_reply {
     uint16_t mtu;
     uint8_t reserved2[2];
     char uplink[PN_BROKER_IFNAMSIZ];
-    uint8_t reserved3[16];
+    uint8_t reserved3[20];
+};
+
+/* One active lease, as PN_BROKER_LIST reports it (counters from the host-side filters). */
+struct pn_broker_lease_info {
+    uint32_t magic;   /* PN_BROKER_MAGIC */
+    uint16_t version; /* PN_BROKER_VERSION */
+    uint16_t reserved;
+    uint32_t lease_id, uid, pid;
+    uint32_t ifindex; /* host-side device */
+    uint8_t ip[4];
+    uint8_t mac[6];
+    uint8_t reserved2[2];
+    char dev[PN_BROKER_IFNAMSIZ]; /* host-side device name */
+    char uplink[PN_BROKER_IFNAMSIZ];
+    uint64_t from_holder_passed, from_holder_dropped;
+    uint64_t to_holder_passed, to_holder_dropped;
 };
 
 _Static_assert(sizeof(struct pn_broker_request) == 64, "request is 64 bytes");
+_Static_assert(sizeof(struct pn_broker_lease_info) == 104, "lease info is 104 bytes");
 _Static_assert(sizeof(struct pn_broker_reply) == 72, "reply is 72 bytes");
+
+/* ---- client side (libplebnet, src/link/broker.c) ---- */
+
+struct pn_link;
+
+/* Asks plebnetd at socket_path (NULL = PN_BROKER_SOCKET) for a lease. `want` may be NULL or
+ * carry the wanted ip/mac/uplink (magic, version and type are filled in here). On success
+ * *out is an owned link over the leased packet descriptor (its caps.mtu is the lease MTU), and
+ * *lease (if not NULL) the daemon's reply: configure the stack's address, prefix, gateway and
+ * MAC from it. The lease lives until the link is destroyed.
+ * Returns 0; PN_EACCES if the daemon refused (*lease, if given, has the status; err names it);
+ * PN_EIO if the daemon cannot be reached; PN_EPROTO on a malformed reply; PN_ENOMEM. */
+int pn_link_broker_open(const char *socket_path, const struct pn_broker_request *want,
+                        struct pn_broker_reply *lease, struct pn_link **out, char *err,
+                        size_t errlen);
+
+/* Asks plebnetd (root only) for its active leases: fills up to max records of out and returns
+ * how many leases there are (may exceed max), or PN_EACCES (refused: not root), PN_EIO, or
+ * PN_EPROTO; err gets a one-line reason. */
+int pn_broker_list(const char *socket_path, struct pn_broker_lease_info *out, int max, char *err,
+                   size_t errlen);
 
 /* Human-readable name of a status ("denied by policy", ...); never NULL. */
 static inline const char *pn_broker_status_str(unsigned status)
