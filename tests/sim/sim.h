@@ -28,6 +28,7 @@ struct sim_scenario {
     uint64_t outage_start, outage_len;
     unsigned outage_dirs;
     uint64_t time_limit; /* virtual ns before the run is declared stuck */
+    const char *cc;      /* TCP congestion control: odd seeds NewReno, even seeds CUBIC */
 };
 
 /* Size profile of the generator. */
