@@ -102,6 +102,8 @@ extern "C" {
     X(tcp_rto)                  /* retransmission timeouts */                                       \
     X(tcp_fast_retransmit)                                                                          \
     X(tcp_spurious_undo)        /* RFC 3522/4015: a retransmission proved needless, undone */     \
+    X(tcp_tlp_probes)           /* RFC 8985 §7: tail loss probes sent */                           \
+    X(tcp_tlp_recoveries)       /* ... whose retransmission repaired a loss */                    \
     X(tcp_active_opens)                                                                             \
     X(tcp_passive_opens)                                                                            \
     X(tcp_listen_overflow)      /* accept queue full: handshake dropped */                          \

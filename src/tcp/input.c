@@ -509,10 +509,11 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
                 pn_sack_is_lost(&t->sb, t->snd_una, t->mss) && seq_ge(t->snd_una, t->recover))
                 pn_tcp_recovery_enter(s, t);
         }
+        pn_tcp_tlp_ack(s, t, ack);
         if (t->snd_una == t->snd_max)
             pn_tcp_rexmt_stop(s, t);
         else
-            pn_tcp_rexmt_arm(s, t); /* RFC 6298 (5.3) */
+            pn_tcp_rexmt_or_probe_arm(s, t); /* RFC 6298 (5.3), RFC 8985 §7.2 */
         if (fin_acked) {
             switch (t->state) {
             case PN_TCP_FIN_WAIT_1:

@@ -291,9 +291,9 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
             t->snd_max = t->snd_nxt;
         if (!t->rexmt_since)
             t->rexmt_since = s->now;
-        if (!pn_timer_armed(&t->rexmt_timer) || t->persist) {
+        if (!pn_timer_armed(&t->rexmt_timer) || t->persist || t->tlp_armed) {
             t->persist = false;
-            pn_tcp_rexmt_arm(s, t); /* RFC 6298 (5.1) */
+            pn_tcp_rexmt_or_probe_arm(s, t); /* RFC 6298 (5.1), RFC 8985 §7.2 */
         }
     }
     /* Data waiting and nothing in flight: probe the window (RFC 9293 §3.8.6.1). Not only a

@@ -9,7 +9,7 @@
 #include "tcp/tcp.h"
 
 /* Retransmits [seq, seq+len) from the send buffer (with the FIN if it ends there). */
-static uint32_t send_range(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint32_t len)
+uint32_t pn_tcp_send_range(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint32_t len)
 {
     uint32_t off = seq - t->snd_una;
     if (off > t->sbuf_len)
@@ -55,7 +55,7 @@ static void sack_send(struct pn_stack *s, struct pn_tcb *t, uint32_t delivered)
         sndcnt = 0;
     uint32_t seq, len;
     while (sndcnt > 0 && pn_sack_next_lost(&t->sb, t->snd_una, t->high_rxt, t->mss, &seq, &len)) {
-        uint32_t sent = send_range(s, t, seq, len);
+        uint32_t sent = pn_tcp_send_range(s, t, seq, len);
         if (!sent)
             break;
         t->high_rxt = seq + len;
@@ -131,7 +131,7 @@ void pn_tcp_recovery_enter(struct pn_stack *s, struct pn_tcb *t)
     t->recover_fs = t->snd_max - t->snd_una;
     t->high_rxt = t->snd_una;
     uint32_t len = PN_MIN((uint32_t)t->mss, t->sbuf_len);
-    uint32_t sent = send_range(s, t, t->snd_una, len);
+    uint32_t sent = pn_tcp_send_range(s, t, t->snd_una, len);
     t->high_rxt = t->snd_una + len;
     t->prr_out += sent;
     pn_tcp_rexmt_arm(s, t);

@@ -136,8 +136,13 @@ struct pn_tcb {
     struct pn_timer delack_timer;
     struct pn_timer keep_timer;   /* keepalive, or TIME-WAIT / FIN-WAIT-2 expiry */
     bool persist;                 /* rexmt_timer is running as the persist timer */
+    bool tlp_armed;               /* rexmt_timer is running as the loss-probe timer (PTO) */
+    bool tlp_out, tlp_retrans;    /* a probe is outstanding; it was a retransmission */
+    uint32_t tlp_high_seq;        /* SND.MAX when the probe went out */
+    uint32_t tlp_dsacks;          /* dsacks_seen when the probe went out */
     uint64_t last_rx;             /* time of the last segment received (keepalive) */
     uint64_t rexmt_since;         /* when the oldest unacked data was first sent (user timeout) */
+    uint64_t persist_since;       /* when the current persist episode began (user timeout) */
     uint8_t keep_probes;
 
     /* options */
@@ -229,6 +234,9 @@ void pn_tcp_limited_transmit(struct pn_stack *s, struct pn_tcb *t);
 uint32_t pn_tcp_pipe(const struct pn_tcb *t);
 
 /* ---- output (tcp/output.c) ---- */
+/* Retransmits [seq, seq+len) from the send buffer (and the FIN if it ends there); returns
+ * the sequence space sent (recovery.c). */
+uint32_t pn_tcp_send_range(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint32_t len);
 /* Retransmits the first unacknowledged segment (fast retransmit, partial ACK, RTO). */
 void pn_tcp_retransmit_first(struct pn_stack *s, struct pn_tcb *t);
 /* Sends whatever the state allows: data, FIN, SYN, ACKs, window updates. */
@@ -256,6 +264,10 @@ void pn_tcp_timers_cancel(struct pn_stack *s, struct pn_tcb *t);
 void pn_tcp_rexmt_arm(struct pn_stack *s, struct pn_tcb *t);
 void pn_tcp_rexmt_stop(struct pn_stack *s, struct pn_tcb *t);
 void pn_tcp_persist_arm(struct pn_stack *s, struct pn_tcb *t);
+/* With data in flight: the tail loss probe timer if RFC 8985 §7.2 allows, else the RTO. */
+void pn_tcp_rexmt_or_probe_arm(struct pn_stack *s, struct pn_tcb *t);
+/* An ACK arrived: settle an outstanding probe (RFC 8985 §7.4). */
+void pn_tcp_tlp_ack(struct pn_stack *s, struct pn_tcb *t, uint32_t ack);
 void pn_tcp_delack_arm(struct pn_stack *s, struct pn_tcb *t);
 void pn_tcp_keepalive_reset(struct pn_stack *s, struct pn_tcb *t);
 void pn_tcp_timewait_arm(struct pn_stack *s, struct pn_tcb *t);

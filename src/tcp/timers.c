@@ -40,6 +40,7 @@ static uint64_t backed_off_rto(const struct pn_stack *s, const struct pn_tcb *t)
 void pn_tcp_rexmt_arm(struct pn_stack *s, struct pn_tcb *t)
 {
     t->persist = false;
+    t->tlp_armed = false;
     uint64_t when = s->now + backed_off_rto(s, t);
     /* RFC 9293 §3.10.8 / RFC 5482 §2: the connection is aborted when the user timeout
      * expires, not at the first RTO after it (as Linux does since 4.19). */
@@ -55,12 +56,87 @@ void pn_tcp_rexmt_stop(struct pn_stack *s, struct pn_tcb *t)
 {
     pn_timer_cancel(&s->timers, &t->rexmt_timer);
     t->persist = false;
+    t->tlp_armed = false;
+}
+
+#define TLP_WCDELACK_US 200000u /* RFC 8985 §7.2 WCDelAckT: worst-case delayed ACK */
+
+void pn_tcp_rexmt_or_probe_arm(struct pn_stack *s, struct pn_tcb *t)
+{
+    /* RFC 8985 §7.2: schedule a probe timeout when the connection has SACK and an RTT,
+     * is not recovering, has no probe outstanding and no timeout backoff. */
+    bool ok = t->sack_ok && t->srtt_us && !(t->flags & TF_IN_RECOVERY) && !t->tlp_out &&
+              t->backoff == 0 &&
+              (t->state == PN_TCP_ESTABLISHED || t->state == PN_TCP_CLOSE_WAIT);
+    if (!ok) {
+        pn_tcp_rexmt_arm(s, t);
+        return;
+    }
+    uint64_t pto = 2ull * t->srtt_us;
+    if (t->snd_max - t->snd_una <= t->mss)
+        pto += TLP_WCDELACK_US; /* one segment: its ACK may be delayed */
+    uint64_t rto = backed_off_rto(s, t) / 1000u;
+    if (pto >= rto) {
+        pn_tcp_rexmt_arm(s, t);
+        return;
+    }
+    t->persist = false;
+    t->tlp_armed = true;
+    pn_timer_arm(&s->timers, &t->rexmt_timer, s->now + pto * 1000u);
+}
+
+void pn_tcp_tlp_ack(struct pn_stack *s, struct pn_tcb *t, uint32_t ack)
+{
+    if (!t->tlp_out || seq_lt(ack, t->tlp_high_seq))
+        return;
+    t->tlp_out = false;
+    /* RFC 8985 §7.4: a retransmitted probe that is acknowledged without a D-SACK repaired
+     * a real loss: respond to the congestion as fast recovery would have. */
+    if (t->tlp_retrans && t->dsacks_seen == t->tlp_dsacks) {
+        s->stats.tcp_tlp_recoveries++;
+        t->cc->on_congestion(t, PN_CC_EV_FAST_RETRANSMIT, s->now);
+        t->cwnd = t->ssthresh;
+    }
+}
+
+/* RFC 8985 §7.3: the probe: new data if the windows allow, else the last segment again. */
+static void send_probe(struct pn_stack *s, struct pn_tcb *t)
+{
+    s->stats.tcp_tlp_probes++;
+    t->tlp_dsacks = t->dsacks_seen;
+    uint32_t before = t->snd_max;
+    uint32_t unsent = t->sbuf_len > t->snd_nxt - t->snd_una ? t->sbuf_len - (t->snd_nxt - t->snd_una) : 0;
+    if (unsent && t->snd_wnd > t->snd_nxt - t->snd_una) {
+        uint32_t saved = t->cwnd;
+        t->cwnd = (t->snd_nxt - t->snd_una) + t->mss; /* exactly one more segment */
+        pn_tcp_output(s, t);
+        t->cwnd = saved;
+    }
+    t->tlp_retrans = t->snd_max == before;
+    if (t->tlp_retrans) {
+        uint32_t data_end = t->snd_una + t->sbuf_len; /* the FIN, if any, follows */
+        uint32_t len = PN_MIN((uint32_t)t->mss, t->sbuf_len);
+        if (len || (t->flags & TF_FIN_SENT))
+            pn_tcp_send_range(s, t, data_end - len, len);
+    }
+    t->tlp_out = true;
+    t->tlp_high_seq = t->snd_max;
 }
 
 void pn_tcp_persist_arm(struct pn_stack *s, struct pn_tcb *t)
 {
+    if (!t->persist)
+        t->persist_since = s->now; /* a new stall behind the peer's window */
     t->persist = true;
-    pn_timer_arm(&s->timers, &t->rexmt_timer, s->now + backed_off_rto(s, t));
+    uint64_t when = s->now + backed_off_rto(s, t);
+    /* RFC 5482 §2 / RFC 9293 §3.8.3: the user timeout also bounds how long data waits
+     * behind a closed window, answered probes or not (as Linux since 5.11). */
+    if (t->user_timeout_ms) {
+        uint64_t ut = t->persist_since + PN_MS(t->user_timeout_ms);
+        if (ut < when)
+            when = ut > s->now ? ut : s->now;
+    }
+    pn_timer_arm(&s->timers, &t->rexmt_timer, when);
 }
 
 void pn_tcp_delack_arm(struct pn_stack *s, struct pn_tcb *t)
@@ -137,7 +213,8 @@ static void rexmt_fire(struct pn_timer *tm, void *ctx, uint64_t now)
         /* Zero-window probe: a segment just below SND.UNA elicits an ACK carrying the
          * current window. Probing never gives up on its own (RFC 1122 §4.2.2.17), only by
          * the user timeout. */
-        if (user_timed_out(s, t)) {
+        if (user_timed_out(s, t) ||
+            (t->user_timeout_ms && s->now - t->persist_since >= PN_MS(t->user_timeout_ms))) {
             give_up(s, t);
             return;
         }
@@ -146,6 +223,13 @@ static void rexmt_fire(struct pn_timer *tm, void *ctx, uint64_t now)
         if (t->backoff < 16)
             t->backoff++;
         pn_tcp_persist_arm(s, t);
+        pn_stack_flush(s);
+        return;
+    }
+    if (t->tlp_armed) {
+        t->tlp_armed = false;
+        send_probe(s, t);
+        pn_tcp_rexmt_arm(s, t); /* the RTO covers the probe too */
         pn_stack_flush(s);
         return;
     }

@@ -198,6 +198,17 @@ static void rig_transfer(struct rig *g, unsigned segs)
         assert_true(g->now < PN_SEC(600));
     }
     assert_int_equal(g->recvd, g->total);
+    /* Let the last ACKs reach A so its counters are final. */
+    uint64_t end = g->now + PN_SEC(1);
+    while (g->now < end) {
+        pn_stack_poll(g->a, g->now);
+        pn_stack_poll(g->b, g->now);
+        uint64_t x = pn_stack_next_deadline(g->a), y = pn_stack_next_deadline(g->b);
+        uint64_t next = x < y ? x : y;
+        g->now = next > g->now && next < end ? next : (next <= g->now ? g->now : end);
+        if (next <= g->now && next != PN_TIME_NEVER)
+            continue;
+    }
 }
 
 static int times_sent(const struct rig *g, uint32_t idx)
@@ -289,9 +300,14 @@ static void test_ack_loss_needs_no_retransmission(void **state)
     rig_init(&g);
     g.db.drop_acks_every = 2; /* half of B's ACKs vanish */
     rig_transfer(&g, 100);
-    /* Cumulative ACKs cover for the lost ones: nothing is resent. */
-    expect_only_retransmitted(&g, 100, NULL, 0);
-    assert_int_equal(t_stat(g.a, "tcp_retransmits"), 0);
+    /* Cumulative ACKs cover for the lost ones: nothing is resent by loss recovery. Only if
+     * the very last ACK is lost does the tail loss probe resend the last segment once. */
+    for (uint32_t i = 0; i < 99; i++)
+        assert_int_equal(times_sent(&g, i), 1);
+    assert_true(times_sent(&g, 99) <= 2);
+    assert_int_equal(t_stat(g.a, "tcp_retransmits"), (uint64_t)times_sent(&g, 99) - 1);
+    assert_int_equal(t_stat(g.a, "tcp_rto"), 0);
+    assert_int_equal(t_stat(g.a, "tcp_fast_retransmit"), 0);
     rig_fini(&g);
 }
 
@@ -312,6 +328,25 @@ static void test_reordering_undone(void **state)
     struct pn_tcp_info ti;
     pn_tcp_get_info(g.cli, &ti);
     assert_true(ti.ssthresh > 64u * 1024u); /* not left at half the window */
+    rig_fini(&g);
+}
+
+static void test_tail_loss_probe(void **state)
+{
+    struct rig g;
+    rig_init_delay(&g, 5);
+    /* The last segment of the transfer is lost: no later segment can produce duplicate
+     * ACKs. The tail loss probe (RFC 8985 §7) resends it about two RTTs later instead of
+     * waiting for the retransmission timeout (at least 1 s). */
+    g.da.drop_data[0][0] = 59;
+    g.da.drop_data[0][1] = 1;
+    g.da.ndrop = 1;
+    rig_transfer(&g, 60);
+    int which[] = {59};
+    expect_only_retransmitted(&g, 60, which, 1);
+    assert_int_equal(t_stat(g.a, "tcp_rto"), 0);
+    assert_true(t_stat(g.a, "tcp_tlp_probes") >= 1);
+    assert_int_equal(t_stat(g.a, "tcp_tlp_recoveries"), 1);
     rig_fini(&g);
 }
 
@@ -341,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_ack_loss_needs_no_retransmission),
         cmocka_unit_test(test_limited_transmit),
         cmocka_unit_test(test_reordering_undone),
+        cmocka_unit_test(test_tail_loss_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
