@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # tests: tshark/tcpdump (captures), iproute2 (namespaces, veth, vxlan), util-linux (setpriv),
 # socat, netcat-openbsd, curl, iputils-ping, ethtool, python3 (kernel-side peers).
 PACKAGES=(build-essential cmake pkg-config clang llvm libclang-rt-14-dev libpcap-dev
-          libcmocka-dev libbpf-dev libcap-ng-dev libseccomp-dev linux-libc-dev
+          libcmocka-dev libbpf-dev bpftool libcap-ng-dev libseccomp-dev linux-libc-dev
           tshark tcpdump iproute2 util-linux socat netcat-openbsd curl iputils-ping ethtool
           python3)
 missing=()

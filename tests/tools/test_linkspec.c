@@ -260,13 +260,17 @@ static void test_open(void **state)
     static const char *const unsupported[][2] = {
         {"loop", "only 'plebnet demo'"},
         {"tap:tap0", "not supported yet"},
-        {"broker", "not available"},
     };
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
         assert_int_equal(linkspec_parse_link(&ls, unsupported[i][0], err, sizeof(err)), 0);
         assert_int_equal(linkspec_open(&ls, &l, &cfg, err, sizeof(err)), PN_ENOTSUP);
         assert_non_null(strstr(err, unsupported[i][1]));
     }
+    /* A broker link whose daemon is not there says so and names the socket. */
+    assert_int_equal(linkspec_parse_link(&ls, "broker:/nonexistent/plebnetd.sock", err,
+                                         sizeof(err)), 0);
+    assert_int_equal(linkspec_open(&ls, &l, &cfg, err, sizeof(err)), PN_EIO);
+    assert_non_null(strstr(err, "broker"));
     /* An unwritable pcap file, and a port already taken. */
     assert_int_equal(
         linkspec_parse_link(&ls, "vxlan:127.0.0.1:9,local=127.0.0.1:0", err, sizeof(err)), 0);

@@ -45,6 +45,9 @@ bool cli_run_stacks(struct pn_stack **stacks, int n, bool (*done)(void *arg), vo
 int cmd_demo(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_nc(int argc, char **argv);
+/* plebnetd clients (cmd_lease.c, cmd_leases.c) */
+int pn_cmd_lease(int argc, char **argv);
+int pn_cmd_leases(int argc, char **argv);
 
 /* Prints the stack's non-zero counters, the link's, and (inner = the driver's own link, may
  * be NULL) a vxlan link's own counters and offloads, as `-v` shows them at exit. */

@@ -311,7 +311,8 @@ int linkspec_finish(struct linkspec *ls, char *err, size_t errlen)
     if (ls->kind == LINKSPEC_NONE)
         return seterr(err, errlen,
                       "no link: give --link SPEC or set PLEBNET_LINK (e.g. vxlan:192.0.2.1)");
-    if (!ls->have_addr)
+    /* A broker lease brings its own address (--addr then asks for a particular one). */
+    if (!ls->have_addr && ls->kind != LINKSPEC_BROKER)
         return seterr(err, errlen, "no address: give --addr A.B.C.D/NN or set PLEBNET_ADDR");
     return 0;
 }
@@ -328,6 +329,8 @@ int linkspec_open_ex(const struct linkspec *ls, struct pn_link **out, struct pn_
     struct pn_link *l = NULL;
     char why[256] = "";
     int rc;
+    struct pn_broker_reply lease;
+    bool leased = false;
     switch (ls->kind) {
     case LINKSPEC_VXLAN:
         rc = pn_link_vxlan_new(&ls->vx, &l, why, sizeof(why));
@@ -344,9 +347,27 @@ int linkspec_open_ex(const struct linkspec *ls, struct pn_link **out, struct pn_
         seterr(err, errlen, "--link tap:%s: tap links are not supported yet (use vxlan:...)",
                ls->ifname);
         return PN_ENOTSUP;
-    case LINKSPEC_BROKER:
-        seterr(err, errlen, "--link broker: the broker link is not available in this build yet");
-        return PN_ENOTSUP;
+    case LINKSPEC_BROKER: {
+        /* plebnetd leases the address and MAC; --addr and --mac ask for particular ones. */
+        struct pn_broker_request want;
+        memset(&want, 0, sizeof(want));
+        if (ls->have_addr) {
+            want.ip[0] = (uint8_t)(ls->addr >> 24);
+            want.ip[1] = (uint8_t)(ls->addr >> 16);
+            want.ip[2] = (uint8_t)(ls->addr >> 8);
+            want.ip[3] = (uint8_t)ls->addr;
+        }
+        if (ls->have_mac)
+            memcpy(want.mac, ls->mac.b, 6);
+        rc = pn_link_broker_open(ls->broker[0] ? ls->broker : NULL, &want, &lease, &l, why,
+                                 sizeof(why));
+        if (rc < 0) {
+            seterr(err, errlen, "broker: %s", why[0] ? why : pn_strerror(rc));
+            return rc;
+        }
+        leased = true;
+        break;
+    }
     default:
         seterr(err, errlen, "no link given");
         return PN_EINVAL;
@@ -364,13 +385,24 @@ int linkspec_open_ex(const struct linkspec *ls, struct pn_link **out, struct pn_
         }
         l = w;
     }
-    if (ls->have_mac)
-        cfg->mac = ls->mac;
-    else
-        cli_random_mac(&cfg->mac);
-    cfg->addr = ls->addr;
-    cfg->prefix_len = ls->prefix_len;
-    cfg->gateway = ls->have_gw ? ls->gw : 0;
+    if (leased) {
+        /* The lease decides: the descriptor only carries this MAC and address. */
+        memcpy(cfg->mac.b, lease.mac, 6);
+        cfg->addr = (uint32_t)lease.ip[0] << 24 | (uint32_t)lease.ip[1] << 16 |
+                    (uint32_t)lease.ip[2] << 8 | lease.ip[3];
+        cfg->prefix_len = lease.prefix;
+        cfg->gateway = (uint32_t)lease.gateway[0] << 24 | (uint32_t)lease.gateway[1] << 16 |
+                       (uint32_t)lease.gateway[2] << 8 | lease.gateway[3];
+        cfg->mtu = lease.mtu;
+    } else {
+        if (ls->have_mac)
+            cfg->mac = ls->mac;
+        else
+            cli_random_mac(&cfg->mac);
+        cfg->addr = ls->addr;
+        cfg->prefix_len = ls->prefix_len;
+        cfg->gateway = ls->have_gw ? ls->gw : 0;
+    }
     cli_random(cfg->secret, sizeof(cfg->secret));
     *out = l;
     return 0;

@@ -10,6 +10,8 @@ static const struct pn_cmd commands[] = {
     {"demo", "two stacks in one process: ARP, ping, UDP echo, counters", cmd_demo},
     {"ping", "send ICMP echo requests from a userspace stack, like ping(8)", cmd_ping},
     {"nc", "netcat over a userspace stack: stdin -> UDP/TCP -> stdout", cmd_nc},
+    {"lease", "ask plebnetd for an address lease and hold it until interrupted", pn_cmd_lease},
+    {"leases", "list plebnetd's active leases with their counters (root)", pn_cmd_leases},
     {"version", "print the version", cmd_version},
     {"help", "show help for a subcommand", cmd_help},
 };
