@@ -7,7 +7,7 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct pn_cmd commands[] = {
-    {"demo", "two stacks in one process: ARP, ping, UDP echo, counters", cmd_demo},
+    {"demo", "two stacks in one process: ARP, ping, UDP echo, a TCP transfer", cmd_demo},
     {"ping", "send ICMP echo requests from a userspace stack, like ping(8)", cmd_ping},
     {"nc", "netcat over a userspace stack: stdin -> UDP/TCP -> stdout", cmd_nc},
     {"lease", "ask plebnetd for an address lease and hold it until interrupted", pn_cmd_lease},
