@@ -200,6 +200,31 @@ static void note_dsack(struct pn_tcb *t, uint32_t left, uint32_t right)
 
 /* ---- states ---- */
 
+/* A connection born on listener l (from a SYN, or from a SYN-cookie ACK): the 4-tuple of
+ * the segment, and the options the application set on the listener. Not yet hashed. */
+static struct pn_tcb *new_child(struct pn_stack *s, const struct pn_tcb *l, const struct seg *g)
+{
+    struct pn_tcb *t = pn_tcb_new(s);
+    if (!t)
+        return NULL;
+    t->sk.stack = s;
+    t->sk.type = PN_SOCK_STREAM;
+    t->sk.local = (struct pn_endpoint){g->laddr, g->r.dst_port};
+    t->sk.remote = (struct pn_endpoint){g->raddr, g->r.src_port};
+    t->sk.connected = true;
+    t->flags |= TF_PASSIVE | TF_ORPHAN |
+                (l->flags & (TF_NODELAY | TF_KEEPALIVE | TF_RCVBUF_LOCK | TF_SNDBUF_LOCK));
+    t->sndbuf_limit = l->sndbuf_limit;
+    t->rcvbuf_limit = l->rcvbuf_limit;
+    t->user_mss = l->user_mss;
+    t->cc = l->cc;
+    t->keep_idle_s = l->keep_idle_s;
+    t->keep_intvl_s = l->keep_intvl_s;
+    t->keep_cnt = l->keep_cnt;
+    t->user_timeout_ms = l->user_timeout_ms;
+    return t;
+}
+
 /* RFC 9293 §3.10.7.2: LISTEN. */
 static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
 {
@@ -212,26 +237,9 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
             uint16_t mss = pn_syncookie_check(s, g->laddr, r->dst_port, g->raddr, r->src_port,
                                               r->seq - 1, r->ack - 1);
             if (mss && l->aq_len < l->backlog) {
-                struct pn_tcb *t = pn_tcb_new(s);
+                struct pn_tcb *t = new_child(s, l, g);
                 if (t) {
                     s->stats.tcp_syncookies_ok++;
-                    t->sk.stack = s;
-                    t->sk.type = PN_SOCK_STREAM;
-                    t->sk.local = (struct pn_endpoint){g->laddr, r->dst_port};
-                    t->sk.remote = (struct pn_endpoint){g->raddr, r->src_port};
-                    t->sk.connected = true;
-                    t->flags |= TF_PASSIVE | TF_ORPHAN |
-                                (l->flags & (TF_NODELAY | TF_KEEPALIVE | TF_RCVBUF_LOCK |
-                                             TF_SNDBUF_LOCK));
-                    t->sndbuf_limit = l->sndbuf_limit;
-                    t->rcvbuf_limit = l->rcvbuf_limit;
-                    /* The listener's options, as an embryonic child gets them below. */
-                    t->user_mss = l->user_mss;
-                    t->cc = l->cc;
-                    t->keep_idle_s = l->keep_idle_s;
-                    t->keep_intvl_s = l->keep_intvl_s;
-                    t->keep_cnt = l->keep_cnt;
-                    t->user_timeout_ms = l->user_timeout_ms;
                     t->iss = r->ack - 1;
                     t->irs = r->seq - 1;
                     t->snd_una = t->snd_nxt = t->snd_max = r->ack;
@@ -323,24 +331,9 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
         s->stats.tcp_syncookies_sent++;
         return;
     }
-    struct pn_tcb *t = pn_tcb_new(s);
+    struct pn_tcb *t = new_child(s, l, g);
     if (!t)
         return;
-    t->sk.stack = s;
-    t->sk.type = PN_SOCK_STREAM;
-    t->sk.local = (struct pn_endpoint){g->laddr, r->dst_port};
-    t->sk.remote = (struct pn_endpoint){g->raddr, r->src_port};
-    t->sk.connected = true;
-    t->flags |= TF_PASSIVE | TF_ORPHAN |
-                (l->flags & (TF_NODELAY | TF_KEEPALIVE | TF_RCVBUF_LOCK | TF_SNDBUF_LOCK));
-    t->sndbuf_limit = l->sndbuf_limit;
-    t->rcvbuf_limit = l->rcvbuf_limit;
-    t->user_mss = l->user_mss;
-    t->cc = l->cc;
-    t->keep_idle_s = l->keep_idle_s;
-    t->keep_intvl_s = l->keep_intvl_s;
-    t->keep_cnt = l->keep_cnt;
-    t->user_timeout_ms = l->user_timeout_ms;
     t->rcv_wscale = pn_tcp_conn_wscale(s, t);
     take_syn_options(s, t, r);
     t->irs = r->seq;
