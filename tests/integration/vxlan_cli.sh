@@ -95,7 +95,14 @@ check_usage "-c: '0'" ping $L --addr 10.0.0.1/24 -c 0 10.0.0.2
 check_usage "no destination" ping $L --addr 10.0.0.1/24
 check_usage "'10.0.0' is not an IPv4" ping $L --addr 10.0.0.1/24 10.0.0
 check_usage "not supported yet" ping --link tap:tap0 --addr 10.0.0.1/24 10.0.0.2
-check_usage "not available" nc -u --link broker --addr 10.0.0.1/24 10.0.0.2 9
+# A broker link whose daemon is not running: one line naming the problem, exit 1.
+set +e
+"$bin" nc -u --link broker:"$work/no-such-plebnetd.sock" 10.0.0.2 9 >"$work/o" 2>"$work/e" </dev/null
+rc=$?
+set -e
+[ "$rc" = 1 ] || { cat "$work/e"; fail "broker link without a daemon exited $rc, want 1"; }
+[ "$(wc -l <"$work/e")" = 1 ] || { cat "$work/e"; fail "broker link error is not one line"; }
+grep -q "broker" "$work/e" || { cat "$work/e"; fail "broker link error does not say broker"; }
 check_usage "only 'plebnet demo'" ping --link loop --addr 10.0.0.1/24 10.0.0.2
 check_usage "want ADDR and PORT" nc -u $L --addr 10.0.0.1/24 10.0.0.2
 check_usage "'70000' is not a port" nc -u $L --addr 10.0.0.1/24 10.0.0.2 70000
