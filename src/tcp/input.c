@@ -226,14 +226,20 @@ static struct pn_tcb *new_child(struct pn_stack *s, const struct pn_tcb *l, cons
 }
 
 /* RFC 9293 §3.10.7.2: LISTEN. */
-static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
+/* Returns a connection just rebuilt from a SYN cookie (the caller processes the rest of the
+ * segment on it, e.g. data riding on the final ACK), else NULL. */
+static struct pn_tcb *listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
 {
     const struct pn_tcp_repr *r = &g->r;
     if (r->flags & PN_TCP_RST)
-        return; /* "An incoming RST segment could not be valid ... should be ignored" */
+        return NULL; /* "An incoming RST segment could not be valid ... should be ignored" */
     if (r->flags & PN_TCP_ACK) {
-        /* Possibly the final ACK of a SYN-cookie handshake (RFC 4987 §3.6). */
-        if (s->cfg.tcp_syncookies && !(r->flags & PN_TCP_SYN)) {
+        /* Possibly the final ACK of a SYN-cookie handshake (RFC 4987 §3.6) — but only if
+         * cookies went out recently: otherwise every stray ACK would be a free guess at the
+         * 24-bit cookie hash for a blind attacker (Linux checks the same way). */
+        bool cookies_recent = s->tcp.cookie_sent_at &&
+                              s->now - s->tcp.cookie_sent_at < PN_SEC(128);
+        if (s->cfg.tcp_syncookies && cookies_recent && !(r->flags & PN_TCP_SYN)) {
             uint16_t mss = pn_syncookie_check(s, g->laddr, r->dst_port, g->raddr, r->src_port,
                                               r->seq - 1, r->ack - 1);
             if (mss && l->aq_len < l->backlog) {
@@ -272,7 +278,7 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
                     g->wnd = r->window;
                     established(s, t, g);
                     pn_tcp_accept_ready(l, t);
-                    return;
+                    return t;
                 }
             }
             if (!mss)
@@ -281,20 +287,20 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
                 s->stats.tcp_listen_overflow++;
         }
         reply_reset(s, g); /* RFC 9293: <SEQ=SEG.ACK><CTL=RST> */
-        return;
+        return NULL;
     }
     if (!(r->flags & PN_TCP_SYN))
-        return; /* "Any other control or text-bearing segment ... drop it" */
+        return NULL; /* "Any other control or text-bearing segment ... drop it" */
     if (l->aq_len >= l->backlog) {
         /* Accept queue full: drop the SYN so the peer retries later (as Linux does). */
         s->stats.tcp_listen_overflow++;
-        return;
+        return NULL;
     }
     uint32_t syn_max = PN_MIN(s->cfg.tcp_max_syn_backlog, PN_MAX(l->backlog, 8u));
     if (l->syn_len >= syn_max) {
         if (!s->cfg.tcp_syncookies) {
             s->stats.tcp_listen_overflow++;
-            return;
+            return NULL;
         }
         /* RFC 4987 §3.6: answer statelessly; the state comes back encoded in the ACK. */
         struct pn_tcb tmp;
@@ -329,11 +335,12 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
         tmp.rcv_adv = tmp.rcv_nxt;
         pn_tcp_send_segment(s, &tmp, tmp.iss, PN_TCP_SYN | PN_TCP_ACK, 0, 0);
         s->stats.tcp_syncookies_sent++;
-        return;
+        s->tcp.cookie_sent_at = s->now ? s->now : 1;
+        return NULL;
     }
     struct pn_tcb *t = new_child(s, l, g);
     if (!t)
-        return;
+        return NULL;
     t->rcv_wscale = pn_tcp_conn_wscale(s, t);
     take_syn_options(s, t, r);
     t->irs = r->seq;
@@ -351,6 +358,7 @@ static void listen_input(struct pn_stack *s, struct pn_tcb *l, struct seg *g)
     s->stats.tcp_passive_opens++;
     /* Data carried on the SYN is not queued; the peer will retransmit it. */
     pn_tcp_output(s, t);
+    return NULL;
 }
 
 /* RFC 9293 §3.10.7.3: SYN-SENT. */
@@ -875,8 +883,11 @@ void pn_tcp_input(struct pn_stack *s, struct pn_pbuf *pkt, const struct pn_ipv4_
     }
     struct pn_tcb *l = pn_tcp_lookup_listener(s, g.laddr, g.r.dst_port);
     if (l) {
-        listen_input(s, l, &g);
-        pn_pbuf_free(pkt);
+        struct pn_tcb *c = listen_input(s, l, &g);
+        if (c && (g.r.payload_len || (fl & PN_TCP_FIN)))
+            synchronized_input(s, c, &g, pkt); /* data on the cookie's final ACK */
+        else
+            pn_pbuf_free(pkt);
         return;
     }
     s->stats.tcp_rx_no_socket++;

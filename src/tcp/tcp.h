@@ -166,6 +166,7 @@ struct pn_tcp_table {
     struct pn_tcb **ports;        /* every bound, non-listening socket by local port */
     struct pn_tcb *last;          /* one-entry lookup cache (cleared when it leaves) */
     uint64_t chack_tokens;        /* challenge ACK bucket, scaled by 1000 */
+    uint64_t cookie_sent_at;      /* time of the last SYN cookie sent (0 = never) */
     uint64_t chack_last;
 };
 int pn_tcp_init(struct pn_stack *s);
