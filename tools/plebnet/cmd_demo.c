@@ -1,7 +1,10 @@
 /* tools/plebnet/cmd_demo.c — `plebnet demo`: two stacks in one process joined by the loop
- * link, showing ARP resolution, pings with RTTs, a UDP echo exchange and the counters.
- * Needs no privileges and no configuration.
- * Call chain: cmd_demo -> demo_* phases -> cli_run_stacks -> pn_stack_poll. */
+ * link, showing ARP resolution, pings with RTTs, a UDP echo exchange, a verified TCP bulk
+ * transfer and the counters. Needs no privileges and no configuration. With --role a|b and
+ * --link vxlan:... the same demo runs as two processes, one stack each, over a kernel UDP
+ * socket: B serves (echo, TCP sink), A runs the phases against it.
+ * Call chain: cmd_demo -> demo_* phases (A) / demo_serve (B) -> cli_run_stacks ->
+ * pn_stack_poll. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -9,15 +12,30 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "linkspec.h"
 
 #define PING_DATA 56
+
+/* Two-process mode, TCP phase: A sends an 8-byte big-endian length L, then L bytes of
+ * pattern(), then FIN; B verifies them and, after A's FIN, answers with an 8-byte count of
+ * the pattern bytes it received and one status byte (1 = all verified), then its FIN. So
+ * both processes know whether the transfer was complete and intact. */
+#define TCP_HDR 8
+#define TCP_SUMMARY 9
 
 struct demo {
     struct pn_link *la, *lb;
     struct pn_link *fault; /* inside la: impairs A's traffic during the TCP phase */
+    struct pn_link *inner; /* two-process mode: the vxlan driver under any wrapper */
     uint64_t rng_seed;
+    /* One process: both stacks. Two processes: only the role's own stack (a or b) is set;
+     * role a knows B only by address (ib.addr). */
     struct pn_stack *a, *b;
+    struct pn_stack *run[2]; /* the stacks this process polls */
+    int nrun;
     struct pn_iface_info ia, ib;
+    bool remote; /* two-process mode */
+    uint64_t timeout_ns;
     /* ping */
     struct pn_socket *ping;
     uint16_t want_seq;
@@ -32,26 +50,51 @@ struct demo {
     bool eof_b, eof_a, bad, shut_a;
     uint64_t t_start, t_last_progress;
     bool progress;
+    /* two-process TCP phase (see TCP_HDR) */
+    uint8_t hdr[TCP_HDR], summary[TCP_SUMMARY];
+    unsigned hdr_done, sum_done; /* hdr bytes sent by A / got by B; summary got / sent */
+    bool shut_b;
+    uint64_t shut_at; /* B: when its FIN went */
+    int sock_err;     /* a fatal socket error (PN_E*) during the transfer */
+    /* role b's service counts */
+    uint64_t echoed;
 };
 
 static void demo_help(void)
 {
     printf("usage: plebnet demo [--count N] [--interval SEC] [--bytes N] [--loss PCT]\n"
-           "                    [--pcap FILE] [-q]\n\n"
+           "                    [--pcap FILE] [-q]\n"
+           "       plebnet demo --role b --link vxlan:... [--addr A.B.C.D/NN] [--timeout SEC]\n"
+           "       plebnet demo --role a --link vxlan:... [--addr A.B.C.D/NN] [--peer A.B.C.D]\n"
+           "                    [--count N] [--interval SEC] [--bytes N] [--timeout SEC]\n\n"
            "Runs two userspace stacks, A (10.0.0.1) and B (10.0.0.2), joined by an in-memory\n"
            "link in this process: A resolves B with ARP, pings it, exchanges UDP datagrams\n"
            "with an echo service on B, then opens a TCP connection, sends a bulk transfer\n"
            "that B verifies byte by byte, and closes it gracefully; then both stacks'\n"
            "counters are shown. Needs no privileges and no configuration.\n\n"
+           "With --role and a vxlan link the demo runs as two processes, one stack each:\n"
+           "start B first (it answers pings, echoes UDP on port 7 and verifies one TCP\n"
+           "transfer on port 5001, then exits), then A (it runs the phases against B).\n"
+           "Both exit 0 when the transfer was verified. Over loopback, for example:\n"
+           "  plebnet demo --role b --link vxlan:127.0.0.1:4790,local=127.0.0.1:4789\n"
+           "  plebnet demo --role a --link vxlan:127.0.0.1:4789,local=127.0.0.1:4790\n\n"
            "options:\n"
            "  -c, --count N       pings to send (1..1000, default 5)\n"
            "  -i, --interval SEC  time between pings (0..10, default 0.2)\n"
-           "  -b, --bytes N       TCP transfer size, suffixes k/M/G (default 100M; 0 skips)\n"
+           "  -b, --bytes N       TCP transfer size, suffixes k/M/G (default 100M; 0 skips,\n"
+           "                      or with --role a sends an empty transfer)\n"
            "  -l, --loss PCT      drop PCT %% of A's frames in each direction during the TCP\n"
            "                      transfer (0..50, default 0), through the fault wrapper\n"
            "  -w, --pcap FILE     write every frame to FILE (pcap, readable by tshark)\n"
+           "  -r, --role a|b      run one half of the demo on --link (not loop)\n"
+           "  -P, --peer A.B.C.D  role a: B's address (default 10.0.0.2)\n"
+           "  -t, --timeout SEC   role b: give up when A has not finished within SEC; role a:\n"
+           "                      bound on the TCP transfer (default 600)\n"
            "  -q, --quiet         print only the summary lines\n"
-           "  -h, --help          show this help\n");
+           "  -h, --help          show this help\n\n"
+           "link options for --role (the environment is read too; see 'plebnet nc --help'):\n"
+           "  --link SPEC, --addr A.B.C.D/NN (default 10.0.0.1/24 for a, 10.0.0.2/24 for b),\n"
+           "  --gw A.B.C.D, --mac XX:.. (default 02:70:6e:00:00:01 for a, :02 for b)\n");
 }
 
 static int print_arp(const struct pn_arp_entry_info *e, void *arg)
@@ -93,7 +136,6 @@ static void ping_ready(struct pn_socket *sk, unsigned ev, void *arg)
 /* Sends `count` echo requests from A to B; returns the number answered. */
 static int demo_ping(struct demo *d, int count, uint64_t interval, bool quiet)
 {
-    struct pn_stack *both[2] = {d->a, d->b};
     char ip[PN_IP4_STRLEN];
     double rtts[1000];
     int got = 0;
@@ -115,12 +157,11 @@ static int demo_ping(struct demo *d, int count, uint64_t interval, bool quiet)
         long r = pn_sendto(d->ping, req, sizeof(req), 0, &dst);
         if (r < 0) {
             printf("  send failed: %s\n", pn_strerror((int)r));
-        } else if (cli_run_stacks(both, 2, ping_done, d, PN_SEC(2))) {
+        } else if (cli_run_stacks(d->run, d->nrun, ping_done, d, PN_SEC(2))) {
             double ms = (double)(cli_now() - t0) / 1e6;
             rtts[got++] = ms;
             if (!quiet)
-                printf("%d bytes from %s: icmp_seq=%d time=%.3f ms\n", 8 + PING_DATA, ip, seq,
-                       ms);
+                printf("%d bytes from %s: icmp_seq=%d time=%.3f ms\n", 8 + PING_DATA, ip, seq, ms);
             if (seq == 1 && !quiet) {
                 printf("  (the first request waited for ARP: A broadcast who-has %s, B "
                        "answered is-at)\n",
@@ -131,7 +172,7 @@ static int demo_ping(struct demo *d, int count, uint64_t interval, bool quiet)
             printf("Request timeout for icmp_seq %d\n", seq);
         }
         if (seq < count)
-            cli_run_stacks(both, 2, NULL, NULL, interval);
+            cli_run_stacks(d->run, d->nrun, NULL, NULL, interval);
     }
     double min = 1e18, max = 0, sum = 0, sq = 0;
     for (int i = 0; i < got; i++) {
@@ -154,11 +195,13 @@ static int demo_ping(struct demo *d, int count, uint64_t interval, bool quiet)
 /* B's echo service: every datagram goes back to its sender. */
 static void echo_ready(struct pn_socket *sk, unsigned ev, void *arg)
 {
+    struct demo *d = arg;
     char buf[2048];
     struct pn_endpoint from;
     long n;
     while ((n = pn_recvfrom(sk, buf, sizeof(buf), 0, &from)) >= 0)
-        pn_sendto(sk, buf, (size_t)n, 0, &from);
+        if (pn_sendto(sk, buf, (size_t)n, 0, &from) == n)
+            d->echoed++;
 }
 
 static void udp_ready(struct pn_socket *sk, unsigned ev, void *arg)
@@ -177,15 +220,17 @@ static bool udp_done(void *arg)
 /* Sends three datagrams from A to B's echo port; returns how many came back intact. */
 static int demo_udp(struct demo *d, bool quiet)
 {
-    struct pn_stack *both[2] = {d->a, d->b};
     struct pn_endpoint srv = {d->ib.addr, 7}, local;
     char ip[PN_IP4_STRLEN];
     int ok = 0;
-    if (pn_socket(d->b, PN_SOCK_DGRAM, &d->echo_srv) < 0 ||
-        pn_bind(d->echo_srv, &(struct pn_endpoint){0, 7}) < 0 ||
-        pn_socket(d->a, PN_SOCK_DGRAM, &d->udp) < 0 || pn_connect(d->udp, &srv) < 0)
+    /* Two processes: B's echo service runs in the other process (demo_serve). */
+    if (d->b && (pn_socket(d->b, PN_SOCK_DGRAM, &d->echo_srv) < 0 ||
+                 pn_bind(d->echo_srv, &(struct pn_endpoint){0, 7}) < 0))
         return 0;
-    pn_socket_set_callback(d->echo_srv, echo_ready, NULL);
+    if (pn_socket(d->a, PN_SOCK_DGRAM, &d->udp) < 0 || pn_connect(d->udp, &srv) < 0)
+        return 0;
+    if (d->echo_srv)
+        pn_socket_set_callback(d->echo_srv, echo_ready, d);
     pn_socket_set_callback(d->udp, udp_ready, d);
     pn_getsockname(d->udp, &local);
     printf("\nUDP echo: A %s:%u -> B %s:7 (B echoes every datagram back)\n",
@@ -197,7 +242,7 @@ static int demo_udp(struct demo *d, bool quiet)
         d->reply_len = -1;
         uint64_t t0 = cli_now();
         long r = pn_send(d->udp, msg, (size_t)len, 0);
-        bool back = r == len && cli_run_stacks(both, 2, udp_done, d, PN_SEC(2));
+        bool back = r == len && cli_run_stacks(d->run, d->nrun, udp_done, d, PN_SEC(2));
         if (back && d->reply_len == len && memcmp(d->reply, msg, (size_t)len) == 0) {
             ok++;
             d->reply[d->reply_len] = 0;
@@ -210,7 +255,8 @@ static int demo_udp(struct demo *d, bool quiet)
     }
     printf("UDP echo: %d/3 datagrams echoed intact\n", ok);
     pn_close(d->udp);
-    pn_close(d->echo_srv);
+    if (d->echo_srv)
+        pn_close(d->echo_srv);
     return ok;
 }
 
@@ -226,9 +272,10 @@ static void show_progress(struct demo *d, bool final)
         return;
     d->t_last_progress = now;
     double secs = (double)(now - d->t_start) / 1e9;
-    fprintf(stderr, "\r  %8.1f MB of %.1f MB  %8.1f MB/s%s", (double)d->recvd / 1e6,
-            (double)d->total / 1e6, secs > 0 ? (double)d->recvd / 1e6 / secs : 0.0,
-            final ? "\n" : "");
+    /* Role a sees only what it sent; B's summary tells what arrived. */
+    uint64_t moved = d->remote && d->a ? d->sent : d->recvd;
+    fprintf(stderr, "\r  %8.1f MB of %.1f MB  %8.1f MB/s%s", (double)moved / 1e6,
+            (double)d->total / 1e6, secs > 0 ? (double)moved / 1e6 / secs : 0.0, final ? "\n" : "");
 }
 
 /* Moves the bulk data along: A writes the pattern, B reads and verifies it, then the
@@ -270,6 +317,58 @@ static bool tcp_pump(void *arg)
     return d->eof_a && d->eof_b;
 }
 
+/* Role a's side of the two-process transfer: the length header, the pattern, our FIN,
+ * then B's summary until B's FIN. Done at B's FIN or on a socket error. */
+static bool tcp_pump_a(void *arg)
+{
+    struct demo *d = arg;
+    static uint8_t buf[65536];
+    long r;
+    while (d->hdr_done < TCP_HDR &&
+           (r = pn_send(d->cli, d->hdr + d->hdr_done, TCP_HDR - d->hdr_done, 0)) > 0)
+        d->hdr_done += (unsigned)r;
+    while (d->hdr_done == TCP_HDR && d->sent < d->total) {
+        size_t n = d->total - d->sent < sizeof(buf) ? (size_t)(d->total - d->sent) : sizeof(buf);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern(d->sent + i);
+        r = pn_send(d->cli, buf, n, 0);
+        if (r <= 0)
+            break;
+        d->sent += (uint64_t)r;
+    }
+    if (d->hdr_done == TCP_HDR && d->sent == d->total && !d->shut_a &&
+        pn_shutdown(d->cli, PN_SHUT_WR) == 0)
+        d->shut_a = true;
+    while ((r = pn_recv(d->cli, buf, sizeof(buf), 0)) > 0) {
+        for (long i = 0; i < r; i++) {
+            if (d->sum_done < TCP_SUMMARY)
+                d->summary[d->sum_done++] = buf[i];
+            else
+                d->bad = true; /* B sends nothing after its summary */
+        }
+    }
+    if (r == 0)
+        d->eof_a = true;
+    else if (r != PN_EAGAIN)
+        d->sock_err = (int)r;
+    show_progress(d, false);
+    return d->eof_a || d->sock_err;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
 static bool is_established(void *arg)
 {
     struct pn_tcp_info ti;
@@ -279,11 +378,11 @@ static bool is_established(void *arg)
 /* Connects A to B:5001, sends `bytes`, verifies them on B and closes; returns success. */
 static bool demo_tcp(struct demo *d, uint64_t bytes, double loss_pct, bool quiet)
 {
-    struct pn_stack *both[2] = {d->a, d->b};
     struct pn_endpoint srv = {d->ib.addr, 5001};
-    if (pn_socket(d->b, PN_SOCK_STREAM, &d->lst) < 0 ||
-        pn_bind(d->lst, &(struct pn_endpoint){0, 5001}) < 0 || pn_listen(d->lst, 8) < 0 ||
-        pn_socket(d->a, PN_SOCK_STREAM, &d->cli) < 0)
+    if (d->b && (pn_socket(d->b, PN_SOCK_STREAM, &d->lst) < 0 ||
+                 pn_bind(d->lst, &(struct pn_endpoint){0, 5001}) < 0 || pn_listen(d->lst, 8) < 0))
+        return false;
+    if (pn_socket(d->a, PN_SOCK_STREAM, &d->cli) < 0)
         return false;
     if (loss_pct > 0) {
         struct pn_fault_config fc;
@@ -293,12 +392,22 @@ static bool demo_tcp(struct demo *d, uint64_t bytes, double loss_pct, bool quiet
     }
     printf("\nTCP: A connects to B:5001 and sends %.1f MB%s\n", (double)bytes / 1e6,
            loss_pct > 0 ? " through a lossy link" : "");
+    put_be64(d->hdr, bytes);
     if (loss_pct > 0)
         printf("  the fault wrapper drops %.1f%% of A's frames in each direction\n", loss_pct);
     uint64_t t0 = cli_now();
     int r = pn_connect(d->cli, &srv);
-    if (r != PN_EINPROGRESS || !cli_run_stacks(both, 2, is_established, d->cli, PN_SEC(30))) {
-        printf("  connect failed: %s\n", r == PN_EINPROGRESS ? "timeout" : pn_strerror(r));
+    if (r != PN_EINPROGRESS ||
+        !cli_run_stacks(d->run, d->nrun, is_established, d->cli, PN_SEC(30))) {
+        struct pn_tcp_info ci;
+        bool refused =
+            r == PN_EINPROGRESS && pn_tcp_get_info(d->cli, &ci) == 0 && ci.state == PN_TCP_CLOSED;
+        printf("  connect failed: %s\n", r != PN_EINPROGRESS ? pn_strerror(r)
+                                         : refused           ? "connection refused or reset"
+                                                             : "timeout");
+        pn_close(d->cli);
+        if (d->lst)
+            pn_close(d->lst);
         return false;
     }
     struct pn_tcp_info ti;
@@ -311,10 +420,23 @@ static bool demo_tcp(struct demo *d, uint64_t bytes, double loss_pct, bool quiet
     d->t_start = d->t_last_progress = cli_now();
     d->progress = !quiet && isatty(STDERR_FILENO);
     /* Generous bound: even at 50 % loss a transfer makes progress. */
-    bool done = cli_run_stacks(both, 2, tcp_pump, d, PN_SEC(600));
+    bool done = cli_run_stacks(d->run, d->nrun, d->b ? tcp_pump : tcp_pump_a, d, d->timeout_ns);
     double secs = (double)(cli_now() - d->t_start) / 1e9;
     show_progress(d, true);
     pn_tcp_get_info(d->cli, &ti);
+    if (!d->b) {
+        /* Two processes: what arrived is what B's summary says. */
+        bool got = done && !d->sock_err && d->sum_done == TCP_SUMMARY;
+        d->recvd = got ? get_be64(d->summary) : 0;
+        if (!got || d->summary[8] != 1)
+            d->bad = true;
+        if (d->sock_err)
+            printf("  connection failed: %s\n", pn_strerror(d->sock_err));
+        else if (!got)
+            printf("  %s\n", done ? "B closed without its summary" : "timeout");
+        else if (d->summary[8] != 1)
+            printf("  B reports a wrong byte or a short transfer\n");
+    }
     bool ok = done && !d->bad && d->recvd == bytes;
     printf("  %s: %" PRIu64 " of %" PRIu64 " bytes received%s in %.3f s, %.1f MB/s "
            "(%.2f Gbit/s)\n",
@@ -324,7 +446,10 @@ static bool demo_tcp(struct demo *d, uint64_t bytes, double loss_pct, bool quiet
     if (!quiet)
         printf("  retransmitted segments: %" PRIu64 ", srtt %.3f ms, final cwnd %u bytes\n",
                ti.total_retrans, ti.rtt_us / 1000.0, ti.cwnd);
-    if (ok && !quiet)
+    if (ok && !quiet && !d->b)
+        printf("  graceful close: B's summary and FIN came after ours; A is in %s\n",
+               pn_tcp_state_name(ti.state));
+    else if (ok && !quiet)
         printf("  graceful close: both FINs acknowledged; A is in %s, B is in %s\n",
                pn_tcp_state_name(ti.state),
                pn_tcp_state_name(d->srv && pn_tcp_get_info(d->srv, &ti) == 0 ? ti.state
@@ -337,12 +462,20 @@ static bool demo_tcp(struct demo *d, uint64_t bytes, double loss_pct, bool quiet
     pn_close(d->cli);
     if (d->srv)
         pn_close(d->srv);
-    pn_close(d->lst);
+    if (d->lst)
+        pn_close(d->lst);
     return ok;
 }
 
 static void show_counters(const struct demo *d)
 {
+    if (!d->a || !d->b) {
+        /* Two processes: this process's stack only (its link's counters with -v style). */
+        const struct pn_stack *st = d->a ? d->a : d->b;
+        printf("\n");
+        cli_print_stats(stdout, st, d->inner);
+        return;
+    }
     const struct pn_stats *sa = pn_stack_stats(d->a), *sb = pn_stack_stats(d->b);
     printf("\nCounters (non-zero):\n  %-26s %10s %10s\n", "counter", "A", "B");
     for (unsigned i = 0; i < pn_stats_count; i++) {
@@ -368,21 +501,232 @@ static int make_stack(struct pn_link *l, uint32_t addr, uint8_t last, struct pn_
     return err;
 }
 
+/* Role b's TCP sink: accepts one connection, reads A's length header, verifies the pattern,
+ * and after A's FIN sends its summary and FIN. Done once the summary and FIN are out and
+ * acknowledged (or on a socket error). */
+static bool serve_pump(void *arg)
+{
+    struct demo *d = arg;
+    static uint8_t buf[65536];
+    if (!d->srv) {
+        struct pn_endpoint peer;
+        if (pn_accept(d->lst, &d->srv, &peer) < 0)
+            return false;
+        /* One transfer per run: stop listening, so a second client is refused. */
+        pn_close(d->lst);
+        d->lst = NULL;
+        d->t_start = d->t_last_progress = cli_now();
+        printf("\nTCP: connection from %s:%u\n", pn_ip4_format(peer.addr, (char[PN_IP4_STRLEN]){0}),
+               peer.port);
+        fflush(stdout);
+    }
+    long r;
+    while (!d->eof_b && (r = pn_recv(d->srv, buf, sizeof(buf), 0)) != PN_EAGAIN) {
+        if (r < 0) {
+            d->sock_err = (int)r;
+            return true;
+        }
+        if (r == 0) {
+            d->eof_b = true;
+            break;
+        }
+        long i = 0;
+        while (i < r && d->hdr_done < TCP_HDR)
+            d->hdr[d->hdr_done++] = buf[i++];
+        if (d->hdr_done == TCP_HDR)
+            d->total = get_be64(d->hdr);
+        for (long j = i; j < r; j++)
+            if (buf[j] != pattern(d->recvd + (uint64_t)(j - i)))
+                d->bad = true;
+        d->recvd += (uint64_t)(r - i);
+    }
+    show_progress(d, false);
+    if (d->eof_b && d->sum_done < TCP_SUMMARY) {
+        uint8_t sum[TCP_SUMMARY];
+        put_be64(sum, d->recvd);
+        sum[8] = d->hdr_done == TCP_HDR && !d->bad && d->recvd == d->total;
+        while (d->sum_done < TCP_SUMMARY &&
+               (r = pn_send(d->srv, sum + d->sum_done, TCP_SUMMARY - d->sum_done, 0)) > 0)
+            d->sum_done += (unsigned)r;
+    }
+    if (d->sum_done == TCP_SUMMARY && !d->shut_b && pn_shutdown(d->srv, PN_SHUT_WR) == 0) {
+        d->shut_b = true;
+        d->shut_at = cli_now();
+    }
+    /* Wait for the ACK of our FIN, but not long: A may have left after sending it. */
+    struct pn_tcp_info ti;
+    return d->shut_b && ((pn_tcp_get_info(d->srv, &ti) == 0 &&
+                          (ti.state == PN_TCP_CLOSED || ti.state == PN_TCP_TIME_WAIT)) ||
+                         cli_now() - d->shut_at > PN_SEC(2));
+}
+
+/* Role b: answers pings (the stack does), echoes UDP on port 7 and verifies one TCP
+ * transfer on port 5001; returns the exit status. */
+static int demo_serve(struct demo *d, bool quiet)
+{
+    char ip[PN_IP4_STRLEN];
+    if (pn_socket(d->b, PN_SOCK_DGRAM, &d->echo_srv) < 0 ||
+        pn_bind(d->echo_srv, &(struct pn_endpoint){0, 7}) < 0 ||
+        pn_socket(d->b, PN_SOCK_STREAM, &d->lst) < 0 ||
+        pn_bind(d->lst, &(struct pn_endpoint){0, 5001}) < 0 || pn_listen(d->lst, 1) < 0)
+        return cli_fail("demo", "cannot open B's services");
+    pn_socket_set_callback(d->echo_srv, echo_ready, d);
+    printf("B serves on %s: ICMP echo, UDP echo on port 7, TCP sink on port 5001; waiting for A "
+           "(at most %.0f s)\n",
+           pn_ip4_format(d->ib.addr, ip), (double)d->timeout_ns / 1e9);
+    fflush(stdout);
+    d->progress = !quiet && isatty(STDERR_FILENO);
+    cli_run_stacks(d->run, d->nrun, serve_pump, d, d->timeout_ns);
+    /* Done, or our summary and FIN were sent but their ACK did not come in time (A may
+     * have left): either way the transfer itself is complete. */
+    bool flushed = d->shut_b;
+    show_progress(d, true);
+    double secs = d->t_start ? (double)(cli_now() - d->t_start) / 1e9 : 0;
+    uint64_t answered = pn_stack_stats(d->b)->icmp_tx_echo_reply;
+    bool ok = flushed && !d->sock_err && !d->bad && d->hdr_done == TCP_HDR && d->recvd == d->total;
+    if (d->sock_err)
+        printf("  connection failed: %s\n", pn_strerror(d->sock_err));
+    else if (!d->srv)
+        printf("  no connection from A within %.0f s\n", (double)d->timeout_ns / 1e9);
+    else
+        printf("  %s: %" PRIu64 " of %" PRIu64 " bytes received%s in %.3f s, %.1f MB/s "
+               "(%.2f Gbit/s)\n",
+               ok ? "verified" : "FAILED", d->recvd, d->total, d->bad ? " with WRONG BYTES" : "",
+               secs, secs > 0 ? (double)d->recvd / 1e6 / secs : 0.0,
+               secs > 0 ? (double)d->recvd * 8 / 1e9 / secs : 0.0);
+    if (d->srv)
+        pn_close(d->srv);
+    if (d->lst)
+        pn_close(d->lst);
+    pn_close(d->echo_srv);
+    /* Let the last ACKs go out so the counters are final. */
+    cli_run_stacks(d->run, d->nrun, NULL, NULL, PN_MS(5));
+    if (!quiet)
+        show_counters(d);
+    printf("\ndemo role b %s: %" PRIu64 " pings answered, %" PRIu64 " UDP datagrams echoed, TCP "
+           "transfer %s\n",
+           ok ? "passed" : "FAILED", answered, d->echoed, ok ? "verified" : "FAILED");
+    return ok ? 0 : 1;
+}
+
+static const struct pn_mac demo_mac_a = {{0x02, 0x70, 0x6e, 0x00, 0x00, 0x01}};
+static const struct pn_mac demo_mac_b = {{0x02, 0x70, 0x6e, 0x00, 0x00, 0x02}};
+
+/* Two-process mode: one stack on the link ls describes, as A or B. */
+static int demo_role(struct linkspec *ls, char role, uint32_t peer, uint64_t count,
+                     uint64_t interval, uint64_t bytes, double loss, uint64_t timeout_ns,
+                     bool quiet)
+{
+    struct demo d;
+    memset(&d, 0, sizeof(d));
+    d.remote = true;
+    d.timeout_ns = timeout_ns;
+    char err[512];
+    /* The pcap writer goes outside the fault wrapper, as in one-process mode. */
+    struct linkspec raw = *ls;
+    raw.have_pcap = false;
+    struct pn_stack_config cfg;
+    pn_stack_config_init(&cfg);
+    int rc = linkspec_open_ex(&raw, &d.la, &d.inner, &cfg, err, sizeof(err));
+    if (rc < 0)
+        return rc == PN_ENOTSUP ? cli_usage_error("demo", "%s", err) : cli_fail("demo", "%s", err);
+    if (!ls->have_mac)
+        cfg.mac = role == 'a' ? demo_mac_a : demo_mac_b;
+    if (loss > 0) {
+        /* A impairs only its TCP phase (demo_tcp); B all along, as it cannot tell phases. */
+        struct pn_fault_config fc;
+        memset(&fc, 0, sizeof(fc));
+        fc.tx.loss = fc.rx.loss = role == 'b' ? loss / 100.0 : 0;
+        cli_random(&d.rng_seed, sizeof(d.rng_seed));
+        if ((rc = pn_link_fault_wrap(d.la, &fc, d.rng_seed, &d.fault)) < 0) {
+            pn_link_destroy(d.la);
+            return cli_fail("demo", "cannot create the fault wrapper: %s", pn_strerror(rc));
+        }
+        d.la = d.fault;
+    }
+    if (ls->have_pcap) {
+        char ebuf[256] = "";
+        struct pn_link *w;
+        rc = pn_link_pcap_wrap(d.la, ls->pcap, cli_epoch_offset(), &w, ebuf, sizeof(ebuf));
+        if (rc < 0) {
+            pn_link_destroy(d.la);
+            return cli_fail("demo", "--pcap: cannot write '%s': %s", ls->pcap,
+                            ebuf[0] ? ebuf : pn_strerror(rc));
+        }
+        d.la = w;
+    }
+    struct pn_stack **self = role == 'a' ? &d.a : &d.b;
+    struct pn_iface_info *info = role == 'a' ? &d.ia : &d.ib;
+    if ((rc = pn_stack_new(&cfg, d.la, cli_now(), self)) < 0) {
+        pn_link_destroy(d.la);
+        return cli_fail("demo", "cannot create the stack: %s", pn_strerror(rc));
+    }
+    pn_stack_iface(*self, info);
+    d.run[0] = *self;
+    d.nrun = 1;
+    char ip[PN_IP4_STRLEN], mac[PN_MAC_STRLEN];
+    printf("plebnet demo, role %c: one userspace TCP/IP stack on a %s link (MTU %u)\n", role,
+           linkspec_kind_name(ls->kind), info->mtu);
+    printf("  %c  %s/%u  %s\n", role == 'a' ? 'A' : 'B', pn_ip4_format(info->addr, ip),
+           info->prefix_len, pn_mac_format(&info->mac, mac));
+    int status;
+    if (role == 'b') {
+        status = demo_serve(&d, quiet);
+    } else {
+        d.ib.addr = peer;
+        printf("  B  %s (in the other process)\n", pn_ip4_format(peer, ip));
+        int pings = demo_ping(&d, (int)count, interval, quiet);
+        int udp = demo_udp(&d, quiet);
+        bool tcp_ok = demo_tcp(&d, bytes, loss, quiet);
+        cli_run_stacks(d.run, d.nrun, NULL, NULL, PN_MS(5));
+        if (!quiet)
+            show_counters(&d);
+        bool ok = pings == (int)count && udp == 3 && tcp_ok;
+        printf("\ndemo role a %s: %d/%d pings answered, %d/3 UDP echoes, TCP transfer %s\n",
+               ok ? "passed" : "FAILED", pings, (int)count, udp, tcp_ok ? "verified" : "FAILED");
+        status = ok ? 0 : 1;
+    }
+    pn_stack_free(*self);
+    pn_link_destroy(d.la); /* the pcap wrapper flushes and closes its file here */
+    return status;
+}
+
 int cmd_demo(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"count", required_argument, 0, 'c'}, {"interval", required_argument, 0, 'i'},
-        {"bytes", required_argument, 0, 'b'}, {"loss", required_argument, 0, 'l'},
-        {"pcap", required_argument, 0, 'w'},  {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
-    uint64_t count = 5, interval = PN_MS(200), bytes = 100000000ull;
+    /* The link options of linkspec.h, except that --pcap is the demo's own -w. */
+    static const struct option opts[] = {{"count", required_argument, 0, 'c'},
+                                         {"interval", required_argument, 0, 'i'},
+                                         {"bytes", required_argument, 0, 'b'},
+                                         {"loss", required_argument, 0, 'l'},
+                                         {"pcap", required_argument, 0, 'w'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"role", required_argument, 0, 'r'},
+                                         {"peer", required_argument, 0, 'P'},
+                                         {"timeout", required_argument, 0, 't'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"link", required_argument, 0, LINKSPEC_OPT_LINK},
+                                         {"addr", required_argument, 0, LINKSPEC_OPT_ADDR},
+                                         {"gw", required_argument, 0, LINKSPEC_OPT_GW},
+                                         {"mac", required_argument, 0, LINKSPEC_OPT_MAC},
+                                         {0, 0, 0, 0}};
+    uint64_t count = 5, interval = PN_MS(200), bytes = 100000000ull, timeout_ns = PN_SEC(600);
     double loss = 0;
     const char *pcap = NULL;
     bool quiet = false;
+    char role = 0;
+    uint32_t peer = PN_IP4(10, 0, 0, 2);
+    struct linkspec ls;
+    linkspec_init(&ls);
+    char why[512];
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":c:i:b:l:w:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:i:b:l:w:qr:P:t:h", opts, NULL)) != -1) {
+        int r = linkspec_option(&ls, c, optarg, why, sizeof(why));
+        if (r < 0)
+            return cli_usage_error("demo", "%s", why);
+        if (r > 0)
+            continue;
         switch (c) {
         case 'c':
             if (cli_parse_u64(optarg, 1, 1000, &count) < 0)
@@ -408,10 +752,26 @@ int cmd_demo(int argc, char **argv)
             break;
         }
         case 'w':
+            if (linkspec_option(&ls, LINKSPEC_OPT_PCAP, optarg, why, sizeof(why)) < 0)
+                return cli_usage_error("demo", "%s", why);
             pcap = optarg;
             break;
         case 'q':
             quiet = true;
+            break;
+        case 'r':
+            if (strcmp(optarg, "a") != 0 && strcmp(optarg, "b") != 0)
+                return cli_usage_error("demo", "--role: '%s' is not a or b", optarg);
+            role = optarg[0];
+            break;
+        case 'P':
+            if (pn_ip4_parse(optarg, &peer) < 0 || peer == 0)
+                return cli_usage_error("demo", "--peer: '%s' is not an IPv4 address A.B.C.D",
+                                       optarg);
+            break;
+        case 't':
+            if (cli_parse_seconds(optarg, PN_MS(100), PN_SEC(86400), &timeout_ns) < 0)
+                return cli_usage_error("demo", "--timeout: '%s' is not a time in seconds", optarg);
             break;
         case 'h':
             demo_help();
@@ -425,8 +785,40 @@ int cmd_demo(int argc, char **argv)
     if (optind < argc)
         return cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
 
+    if (role) {
+        /* Two processes: the environment fills what the command line left out, then the
+         * role's fixed address when neither gave one. */
+        if (!ls.have_addr && !(getenv("PLEBNET_ADDR") && *getenv("PLEBNET_ADDR"))) {
+            ls.have_addr = true;
+            ls.addr = role == 'a' ? PN_IP4(10, 0, 0, 1) : PN_IP4(10, 0, 0, 2);
+            ls.prefix_len = 24;
+        }
+        if (ls.kind == LINKSPEC_NONE && !(getenv("PLEBNET_LINK") && *getenv("PLEBNET_LINK")))
+            return cli_usage_error("demo",
+                                   "--role %c needs a link: give --link vxlan:... or set "
+                                   "PLEBNET_LINK",
+                                   role);
+        if (linkspec_finish(&ls, why, sizeof(why)) < 0)
+            return cli_usage_error("demo", "%s", why);
+        if (ls.kind == LINKSPEC_LOOP)
+            return cli_usage_error("demo", "--role runs one half of the demo: it needs a link to "
+                                           "the other process (vxlan:...), not loop");
+        if (role == 'a' && peer == ls.addr)
+            return cli_usage_error("demo", "--peer is this stack's own address");
+        return demo_role(&ls, role, peer, count, interval, bytes, loss, timeout_ns, quiet);
+    }
+    if (ls.kind != LINKSPEC_NONE && ls.kind != LINKSPEC_LOOP)
+        return cli_usage_error("demo",
+                               "--link %s runs one half of the demo: give --role a or "
+                               "--role b",
+                               linkspec_kind_name(ls.kind));
+    if (ls.have_addr || ls.have_gw || ls.have_mac)
+        return cli_usage_error("demo", "--addr, --gw and --mac go with --role (the one-process "
+                                       "demo uses 10.0.0.1 and 10.0.0.2)");
+
     struct demo d;
     memset(&d, 0, sizeof(d));
+    d.timeout_ns = timeout_ns;
     int err = pn_link_loop_pair(1500, 0, &d.la, &d.lb);
     if (err < 0)
         return cli_fail("demo", "cannot create the loop link: %s", pn_strerror(err));
@@ -467,8 +859,10 @@ int cmd_demo(int argc, char **argv)
     printf("  B  %s/%u  %s\n", pn_ip4_format(d.ib.addr, ip), d.ib.prefix_len,
            pn_mac_format(&d.ib.mac, mac));
     /* Let the gratuitous ARP announcements cross before we start. */
-    struct pn_stack *both[2] = {d.a, d.b};
-    cli_run_stacks(both, 2, NULL, NULL, PN_MS(1));
+    d.run[0] = d.a;
+    d.run[1] = d.b;
+    d.nrun = 2;
+    cli_run_stacks(d.run, d.nrun, NULL, NULL, PN_MS(1));
     if (!quiet) {
         printf("\nARP: both stacks announced themselves (gratuitous ARP) on coming up;\n"
                "announcements do not create cache entries (RFC 826: only the target learns).\n");
@@ -479,7 +873,7 @@ int cmd_demo(int argc, char **argv)
     int udp = demo_udp(&d, quiet);
     bool tcp_ok = bytes == 0 || demo_tcp(&d, bytes, loss, quiet);
     /* Let the last ACKs and FINs settle so the counters are final. */
-    cli_run_stacks(both, 2, NULL, NULL, PN_MS(5));
+    cli_run_stacks(d.run, d.nrun, NULL, NULL, PN_MS(5));
     show_counters(&d);
 
     pn_stack_free(d.a);
@@ -489,6 +883,8 @@ int cmd_demo(int argc, char **argv)
     bool ok = pings == (int)count && udp == 3 && tcp_ok;
     printf("\ndemo %s: %d/%d pings answered, %d/3 UDP echoes, TCP transfer %s\n",
            ok ? "passed" : "FAILED", pings, (int)count, udp,
-           bytes == 0 ? "skipped" : tcp_ok ? "verified" : "FAILED");
+           bytes == 0 ? "skipped"
+           : tcp_ok   ? "verified"
+                      : "FAILED");
     return ok ? 0 : 1;
 }
