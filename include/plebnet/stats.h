@@ -103,6 +103,7 @@ extern "C" {
     X(tcp_fast_retransmit)                                                                          \
     X(tcp_spurious_undo)        /* RFC 3522/4015: a retransmission proved needless, undone */     \
     X(tcp_tlp_probes)           /* RFC 8985 §7: tail loss probes sent */                           \
+    X(tcp_lost_retransmits)     /* a retransmission proven lost by later SACKs, resent */          \
     X(tcp_tlp_recoveries)       /* ... whose retransmission repaired a loss */                    \
     X(tcp_active_opens)                                                                             \
     X(tcp_passive_opens)                                                                            \

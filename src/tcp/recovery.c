@@ -25,8 +25,30 @@ uint32_t pn_tcp_send_range(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, u
     t->flags &= ~TF_RTT_TIMING; /* Karn */
     s->stats.tcp_retransmits++;
     t->total_retrans++;
+    if (seq == t->snd_una) {
+        t->rxt_una_mark = t->snd_max; /* see lost_retransmission() */
+        t->rxt_una_valid = true;
+    }
     pn_tcp_send_segment(s, t, seq, flags, off, len);
     return len + (fin ? 1u : 0u);
+}
+
+/* RFC 6675 repairs a lost retransmission only by timeout. Without reordering, SACKs for
+ * data first sent after SND.UNA was retransmitted, while SND.UNA itself is still missing,
+ * show that retransmission was lost too (the same inference Linux made before RACK):
+ * resend it now instead of waiting a whole RTO. */
+static void lost_retransmission(struct pn_stack *s, struct pn_tcb *t)
+{
+    if (!t->rxt_una_valid || !t->sb.n || !seq_gt(t->sb.high_sacked, t->rxt_una_mark))
+        return;
+    s->stats.tcp_lost_retransmits++;
+    uint32_t len = PN_MIN((uint32_t)t->mss, t->sbuf_len);
+    if (t->sb.n && seq_lt(t->sb.r[0].left, t->snd_una + len))
+        len = t->sb.r[0].left - t->snd_una; /* up to the first SACKed range */
+    t->prr_out += pn_tcp_send_range(s, t, t->snd_una, len);
+    if (seq_lt(t->high_rxt, t->snd_una + len))
+        t->high_rxt = t->snd_una + len;
+    pn_tcp_rexmt_arm(s, t);
 }
 
 /* RFC 6937 §3 and RFC 6675 §5 (C)/(D): decide how much may be sent for this ACK and send
@@ -157,6 +179,9 @@ void pn_tcp_recovery_ack(struct pn_stack *s, struct pn_tcb *t, uint32_t acked,
     if (t->sack_ok) {
         if (seq_lt(t->high_rxt, t->snd_una))
             t->high_rxt = t->snd_una;
+        if (acked)
+            t->rxt_una_valid = false; /* a new SND.UNA: not retransmitted yet */
+        lost_retransmission(s, t);
         t->prr_delivered += acked + newly_sacked;
         sack_send(s, t, acked + newly_sacked);
         return;

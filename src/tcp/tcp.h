@@ -116,6 +116,8 @@ struct pn_tcb {
     struct pn_sack_board sb;      /* sender: what the peer holds above snd_una */
     uint32_t high_rxt;            /* RFC 6675 HighRxt */
     uint32_t prr_delivered, prr_out, recover_fs;
+    uint32_t rxt_una_mark;        /* SND.MAX when SND.UNA was last retransmitted */
+    bool rxt_una_valid;
     /* spurious retransmission undo (RFC 3522 detection, RFC 4015 response) */
     uint32_t undo_cwnd, undo_ssthresh; /* before the reduction */
     uint32_t undo_tsval;          /* our TSval on the first retransmission of the episode */
