@@ -1,8 +1,10 @@
-/* bench/plebnet_bench.c — plebnet-bench: throughput and transaction rate of two plebnet
- * stacks in one process over the loop link, side by side with the Linux kernel over
- * 127.0.0.1 measured in the same run, with the ratio. Prints figures; never asserts on time.
- * Call chain: main -> {tcp_bulk, tcp_rr, udp_bulk} x {plebnet (pn_stack_poll on a real
- * clock, one thread), kernel (sockets, one thread per side for TCP)}. */
+/* bench/plebnet_bench.c — plebnet-bench: throughput, transaction and connection rate of
+ * two plebnet stacks in one process over the loop link, side by side with the Linux kernel
+ * over 127.0.0.1 and with lwIP, measured in the same run, with the ratio; then a million
+ * connections (bench_conns.c) and bulk under simulated loss (bench_loss.c). Prints
+ * figures; never asserts on time.
+ * Call chain: main -> {tcp_bulk, tcp_rr, tcp_cps, udp_bulk} x {plebnet (pn_stack_poll on a
+ * real clock, one thread), kernel (sockets), lwIP (bench_lwip.c)} -> bench_conns, bench_loss. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 #include "plebnet/plebnet.h"
 
 struct opts {
@@ -23,24 +26,15 @@ struct opts {
     uint64_t rr;     /* transactions per request/response run */
     uint32_t dgram;  /* UDP payload size */
     unsigned repeat; /* runs per figure; the median is printed */
-    bool tcp, udp;
+    uint64_t cps;    /* connections per connection-rate run */
+    uint64_t conns;  /* concurrent connections for the scale test (0 = skip) */
+    unsigned conn_ports, conn_batch;
+    double loss_seconds; /* virtual seconds per simulated loss run (0 = skip) */
+    bool tcp, udp, scale, loss;
     bool pn, kernel; /* which sides to run (--side), for profiling one alone */
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* A figure: value in its unit, or na (with a reason). */
-struct fig {
-    bool ok;
-    double value;
-    uint64_t done; /* bytes or transactions actually completed */
-    const char *why;
-};
+#define now_ns bench_now_ns
 
 static void row(const char *name, const char *unit, struct fig pn, struct fig k)
 {
@@ -57,7 +51,7 @@ static void row(const char *name, const char *unit, struct fig pn, struct fig k)
         snprintf(r, sizeof(r), "%.2fx", pn.value / k.value);
     else
         snprintf(r, sizeof(r), "-");
-    printf("%-28s %-30s %-22s %s\n", name, a, b, r);
+    printf("%-32s %-26s %-22s %s\n", name, a, b, r);
     fflush(stdout);
 }
 
@@ -105,11 +99,14 @@ struct pair {
 #define ADDR_A PN_IP4(10, 0, 0, 1)
 #define ADDR_B PN_IP4(10, 0, 0, 2)
 
-static int pair_init(struct pair *p, uint32_t mtu)
+/* large: the loop link carries TSO/GRO-like segments of up to 64 KiB. */
+static int pair_init_large(struct pair *p, uint32_t mtu, bool large)
 {
     memset(p, 0, sizeof(*p));
     if (pn_link_loop_pair(mtu, 0, &p->la, &p->lb) < 0)
         return -1;
+    pn_link_loop_set_large(p->la, large);
+    pn_link_loop_set_large(p->lb, large);
     struct pn_stack_config c;
     pn_stack_config_init(&c);
     c.prefix_len = 24;
@@ -127,6 +124,11 @@ static int pair_init(struct pair *p, uint32_t mtu)
     pn_stack_arp_add_static(p->a, ADDR_B, &mb);
     pn_stack_arp_add_static(p->b, ADDR_A, &ma);
     return 0;
+}
+
+static int pair_init(struct pair *p, uint32_t mtu)
+{
+    return pair_init_large(p, mtu, false);
 }
 
 /* Polls both stacks at the current time; returns it (one clock read per round). */
@@ -216,10 +218,10 @@ static int pn_tcp_connect_pair(struct pair *p, struct pn_socket **ca, struct pn_
     return 0;
 }
 
-static struct fig pn_tcp_bulk(const struct opts *o, uint32_t mtu)
+static struct fig pn_tcp_bulk(const struct opts *o, uint32_t mtu, bool large)
 {
     struct pair p;
-    if (pair_init(&p, mtu) < 0)
+    if (pair_init_large(&p, mtu, large) < 0)
         return na("setup failed");
     struct pn_socket *ca = NULL, *cb = NULL, *ls = NULL;
     struct fig f;
@@ -293,6 +295,59 @@ static struct fig pn_tcp_rr(const struct opts *o)
         pn_close(cb);
     if (ls)
         pn_close(ls);
+    pair_fini(&p);
+    return f;
+}
+
+/* Connections per second: one at a time, connect + accept + 1 byte each way + close (the
+ * server closes first, as an HTTP/1.0 server would, so TIME-WAIT sits on B and the
+ * client's ports are free again). Figures in thousands per second. */
+static struct fig pn_tcp_cps(const struct opts *o)
+{
+    struct pair p;
+    if (pair_init(&p, 1500) < 0)
+        return na("setup failed");
+    struct pn_socket *ls = NULL;
+    struct pn_endpoint eb = {ADDR_B, 80};
+    struct fig f = na("connect failed");
+    if (pn_socket(p.b, PN_SOCK_STREAM, &ls) < 0 || pn_bind(ls, &eb) < 0 || pn_listen(ls, 128) < 0) {
+        pair_fini(&p);
+        return f;
+    }
+    uint64_t done = 0, t0 = now_ns(), t = t0, limit = (uint64_t)(o->seconds * 1e9);
+    uint8_t c = 'x';
+    while (done < o->cps && t - t0 < limit) {
+        struct pn_socket *ca, *cb = NULL;
+        if (pn_socket(p.a, PN_SOCK_STREAM, &ca) < 0)
+            break;
+        int e = pn_connect(ca, &eb);
+        if (e < 0 && e != PN_EINPROGRESS) {
+            pn_close(ca);
+            break;
+        }
+        bool stuck = false;
+        while (pn_accept(ls, &cb, NULL) != 0 && !(stuck = (t = pair_poll(&p)) - t0 > limit))
+            ;
+        if (!stuck && pn_send(ca, &c, 1, 0) == 1) {
+            while (pn_recv(cb, &c, 1, 0) != 1 && !(stuck = (t = pair_poll(&p)) - t0 > limit))
+                ;
+            if (!stuck && pn_send(cb, &c, 1, 0) == 1)
+                while (pn_recv(ca, &c, 1, 0) != 1 && !(stuck = (t = pair_poll(&p)) - t0 > limit))
+                    ;
+        }
+        if (cb)
+            pn_close(cb);
+        while (!stuck && pn_recv(ca, &c, 1, 0) != 0 && !(stuck = (t = pair_poll(&p)) - t0 > limit))
+            ;
+        pn_close(ca);
+        if (stuck)
+            break;
+        done++;
+    }
+    t = pair_poll(&p);
+    f = (struct fig){
+        .ok = true, .done = done, .value = (double)done * 1e9 / (double)(now_ns() - t0) / 1000.0};
+    pn_close(ls);
     pair_fini(&p);
     return f;
 }
@@ -433,6 +488,46 @@ static struct fig k_tcp_rr(const struct opts *o)
     return f;
 }
 
+/* Connections per second over 127.0.0.1 in one thread with blocking sockets, the same shape
+ * as the plebnet loop: on loopback connect() returns with the handshake done (the SYN,ACK
+ * and ACK are processed inside the syscall), so accept() then returns at once. */
+static struct fig k_tcp_cps(const struct opts *o)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sin);
+    if (ls < 0 || bind(ls, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(ls, 128) < 0 ||
+        getsockname(ls, (struct sockaddr *)&sin, &sl) < 0) {
+        if (ls >= 0)
+            close(ls);
+        return na(strerror(errno));
+    }
+    uint64_t done = 0, t0 = now_ns(), limit = (uint64_t)(o->seconds * 1e9);
+    uint8_t c = 'x';
+    while (done < o->cps && now_ns() - t0 < limit) {
+        int a = socket(AF_INET, SOCK_STREAM, 0);
+        if (a < 0 || connect(a, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+            if (a >= 0)
+                close(a);
+            break;
+        }
+        int b = accept(ls, NULL, NULL);
+        bool ok = b >= 0 && send(a, &c, 1, 0) == 1 && recv(b, &c, 1, 0) == 1 &&
+                  send(b, &c, 1, 0) == 1 && recv(a, &c, 1, 0) == 1;
+        if (b >= 0)
+            close(b);
+        ok = ok && recv(a, &c, 1, 0) == 0;
+        close(a);
+        if (!ok)
+            break;
+        done++;
+    }
+    struct fig f = {
+        .ok = true, .done = done, .value = (double)done * 1e9 / (double)(now_ns() - t0) / 1000.0};
+    close(ls);
+    return f;
+}
+
 /* UDP in one thread, like the plebnet loop: bursts of 64 datagrams sent, then received. */
 static struct fig k_udp_bulk(const struct opts *o)
 {
@@ -468,11 +563,16 @@ static struct fig k_udp_bulk(const struct opts *o)
 static void usage(const char *argv0)
 {
     fprintf(stderr,
-            "usage: %s [--bytes N] [--seconds S] [--rr N] [--dgram BYTES] [--repeat N]\n"
-            "          [--only tcp|udp] [--side plebnet|kernel]\n"
+            "usage: %s [--bytes N] [--seconds S] [--rr N] [--cps N] [--dgram BYTES] [--repeat N]\n"
+            "          [--conns N] [--conn-ports N] [--conn-batch N] [--loss-seconds S]\n"
+            "          [--only tcp|udp|scale|loss] [--side plebnet|kernel]\n"
             "  bulk runs move --bytes (default 1 GiB) or stop after --seconds (default 3);\n"
             "  request/response runs do --rr transactions (default 100000) within --seconds;\n"
-            "  each figure is the median of --repeat runs (default 3).\n",
+            "  connection-rate runs open --cps connections (default 15000) within --seconds;\n"
+            "  each figure is the median of --repeat runs (default 3).\n"
+            "  --conns concurrent connections (default 1000000, 0 skips) to --conn-ports\n"
+            "  listening ports (default 128), opened --conn-batch at a time (default 8192);\n"
+            "  --loss-seconds of virtual time per simulated loss run (default 10, 0 skips).\n",
             argv0);
 }
 
@@ -481,12 +581,19 @@ int main(int argc, char **argv)
     struct opts o = {.bytes = 1ull << 30,
                      .seconds = 3,
                      .rr = 100000,
+                     .cps = 15000,
+                     .conns = 1000000,
+                     .conn_ports = 128,
+                     .conn_batch = 8192,
+                     .loss_seconds = 10,
                      .dgram = 1472,
                      .repeat = 3,
                      .tcp = true,
                      .pn = true,
                      .kernel = true,
-                     .udp = true};
+                     .udp = true,
+                     .scale = true,
+                     .loss = true};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -500,6 +607,16 @@ int main(int argc, char **argv)
             o.seconds = atof(v);
         else if (!strcmp(a, "--rr"))
             o.rr = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--cps"))
+            o.cps = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--conns"))
+            o.conns = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--conn-ports"))
+            o.conn_ports = (unsigned)strtoul(v, NULL, 0);
+        else if (!strcmp(a, "--conn-batch"))
+            o.conn_batch = (unsigned)strtoul(v, NULL, 0);
+        else if (!strcmp(a, "--loss-seconds"))
+            o.loss_seconds = atof(v);
         else if (!strcmp(a, "--repeat"))
             o.repeat = (unsigned)strtoul(v, NULL, 0);
         else if (!strcmp(a, "--dgram"))
@@ -510,61 +627,103 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--only")) {
             o.tcp = !strcmp(v, "tcp");
             o.udp = !strcmp(v, "udp");
+            o.scale = !strcmp(v, "scale");
+            o.loss = !strcmp(v, "loss");
         } else {
             usage(argv[0]);
             return 2;
         }
     }
-    if (o.dgram < 1 || o.dgram > 1472 || o.seconds <= 0 || o.repeat < 1 || o.repeat > 64) {
-        fprintf(stderr, "%s: --dgram must be 1..1472, --seconds > 0, --repeat 1..64\n", argv[0]);
+    if (o.dgram < 1 || o.dgram > 1472 || o.seconds <= 0 || o.repeat < 1 || o.repeat > 64 ||
+        o.conn_ports < 1 || o.conn_ports > 1000 || o.conn_batch < 1) {
+        fprintf(stderr,
+                "%s: --dgram must be 1..1472, --seconds > 0, --repeat 1..64, --conn-ports "
+                "1..1000, --conn-batch >= 1\n",
+                argv[0]);
         return 2;
     }
     printf("plebnet-bench %s: bulk %llu bytes or %.1f s per run, rr %llu transactions, "
-           "median of %u runs\n",
+           "%llu connections per rate run, median of %u runs\n",
            pn_version(), (unsigned long long)o.bytes, o.seconds, (unsigned long long)o.rr,
-           o.repeat);
-    printf(
-        "plebnet: two stacks, one thread, loop link; kernel: 127.0.0.1, TCP a thread per side\n\n");
-    printf("%-28s %-30s %-22s %s\n", "test", "plebnet", "kernel", "ratio");
-    enum { BULK1460, BULK64K, RR, UDP, NTEST };
-    static const char *names[NTEST] = {"tcp bulk, MSS 1460", "tcp bulk, MTU 65000",
-                                       "tcp rr, 1 byte", "udp datagrams"};
-    static const char *units[NTEST] = {"Gbit/s", "Gbit/s", "k trans/s", "Gbit/s"};
-    struct fig pn[NTEST][64], k[NTEST][64];
-    bool have = o.tcp && pn_tcp_works();
+           (unsigned long long)o.cps, o.repeat);
+    enum { BULK1460, BULKLARGE, BULK64K, RR, CPS, UDP, LWIP, NTEST };
+    static const char *names[NTEST] = {"tcp bulk, MSS 1460",
+                                       "tcp bulk, MSS 1460, large segs",
+                                       "tcp bulk, MTU 65000",
+                                       "tcp rr, 1 byte",
+                                       "tcp connections/s",
+                                       "udp datagrams",
+                                       "lwIP"};
+    static const char *units[NTEST] = {"Gbit/s",   "Gbit/s", "Gbit/s", "k trans/s",
+                                       "k conn/s", "Gbit/s", "Gbit/s"};
+    static struct fig pn[NTEST][64], k[NTEST][64];
+    bool have = (o.tcp || o.scale) && pn_tcp_works();
     struct fig none = na("TCP not available"), skipped = na("(not run)");
-    /* Runs interleave plebnet and kernel so load from elsewhere hits both alike. */
-    for (unsigned r = 0; r < o.repeat; r++) {
-        if (o.tcp) {
+    uint64_t lwip_frames = 0;
+    if (o.tcp || o.udp) {
+        printf("plebnet: two stacks, one thread, loop link; kernel: 127.0.0.1, TCP bulk and rr a "
+               "thread per side,\nconnections/s one thread; lwIP: Debian liblwip, two netifs on "
+               "an in-memory link, one thread\n\n");
+        /* Runs interleave plebnet, kernel and lwIP so load from elsewhere hits all alike. */
+        for (unsigned r = 0; r < o.repeat; r++) {
+            if (o.tcp) {
 #ifdef PN_BENCH_HAVE_TCP
-            pn[BULK1460][r] = !o.pn ? skipped : have ? pn_tcp_bulk(&o, 1500) : none;
-            k[BULK1460][r] = o.kernel ? k_tcp_bulk(&o, 1460) : skipped;
-            pn[BULK64K][r] = !o.pn ? skipped : have ? pn_tcp_bulk(&o, PN_LOOP_MAX_MTU) : none;
-            k[BULK64K][r] = o.kernel ? k_tcp_bulk(&o, 0) : skipped;
-            pn[RR][r] = !o.pn ? skipped : have ? pn_tcp_rr(&o) : none;
-            k[RR][r] = o.kernel ? k_tcp_rr(&o) : skipped;
+                pn[BULK1460][r] = !o.pn ? skipped : have ? pn_tcp_bulk(&o, 1500, false) : none;
+                k[BULK1460][r] = o.kernel ? k_tcp_bulk(&o, 1460) : skipped;
+                pn[BULKLARGE][r] = !o.pn ? skipped : have ? pn_tcp_bulk(&o, 1500, true) : none;
+                k[LWIP][r] = o.kernel ? bench_lwip_bulk(o.bytes, o.seconds, &lwip_frames) : skipped;
+                pn[BULK64K][r] = !o.pn  ? skipped
+                                 : have ? pn_tcp_bulk(&o, PN_LOOP_MAX_MTU, false)
+                                        : none;
+                k[BULK64K][r] = o.kernel ? k_tcp_bulk(&o, 0) : skipped;
+                pn[RR][r] = !o.pn ? skipped : have ? pn_tcp_rr(&o) : none;
+                k[RR][r] = o.kernel ? k_tcp_rr(&o) : skipped;
+                pn[CPS][r] = !o.pn ? skipped : have ? pn_tcp_cps(&o) : none;
+                k[CPS][r] = o.kernel ? k_tcp_cps(&o) : skipped;
 #else
-            (void)have;
-            pn[BULK1460][r] = pn[BULK64K][r] = pn[RR][r] = none;
-            k[BULK1460][r] = o.kernel ? k_tcp_bulk(&o, 1460) : skipped;
-            k[BULK64K][r] = o.kernel ? k_tcp_bulk(&o, 0) : skipped;
-            k[RR][r] = o.kernel ? k_tcp_rr(&o) : skipped;
+                (void)have;
+                pn[BULK1460][r] = pn[BULKLARGE][r] = pn[BULK64K][r] = pn[RR][r] = pn[CPS][r] = none;
+                k[BULK1460][r] = o.kernel ? k_tcp_bulk(&o, 1460) : skipped;
+                k[LWIP][r] = o.kernel ? bench_lwip_bulk(o.bytes, o.seconds, &lwip_frames) : skipped;
+                k[BULK64K][r] = o.kernel ? k_tcp_bulk(&o, 0) : skipped;
+                k[RR][r] = o.kernel ? k_tcp_rr(&o) : skipped;
+                k[CPS][r] = o.kernel ? k_tcp_cps(&o) : skipped;
 #endif
+                k[BULKLARGE][r] = k[BULK1460][r]; /* the kernel's MSS 1460 run uses GSO/GRO too */
+            }
+            if (o.udp) {
+                pn[UDP][r] = o.pn ? pn_udp_bulk(&o) : skipped;
+                k[UDP][r] = o.kernel ? k_udp_bulk(&o) : skipped;
+            }
         }
-        if (o.udp) {
-            pn[UDP][r] = o.pn ? pn_udp_bulk(&o) : skipped;
-            k[UDP][r] = o.kernel ? k_udp_bulk(&o) : skipped;
+        printf("%-32s %-26s %-22s %s\n", "test", "plebnet", "kernel", "ratio");
+        for (int t = 0; t < LWIP; t++) {
+            if ((t == UDP && !o.udp) || (t != UDP && !o.tcp))
+                continue;
+            char name[64];
+            if (t == UDP)
+                snprintf(name, sizeof(name), "udp %u-byte datagrams", o.dgram);
+            else
+                snprintf(name, sizeof(name), "%s", names[t]);
+            row(name, units[t], median(pn[t], o.repeat), median(k[t], o.repeat));
+        }
+        if (o.tcp) {
+            printf("\n%-32s %-26s %-22s %s\n", "test", "plebnet", "lwIP (MSS 1460)", "ratio");
+            struct fig lw = median(k[LWIP], o.repeat);
+            row("tcp bulk, MSS 1460", units[LWIP], median(pn[BULK1460], o.repeat), lw);
+            row("tcp bulk, MSS 1460, large segs", units[LWIP], median(pn[BULKLARGE], o.repeat), lw);
+            if (lw.ok)
+                printf("(lwIP's last run carried %llu frames over the in-memory link)\n",
+                       (unsigned long long)lwip_frames);
         }
     }
-    for (int t = 0; t < NTEST; t++) {
-        if ((t == UDP && !o.udp) || (t != UDP && !o.tcp))
-            continue;
-        char name[64];
-        if (t == UDP)
-            snprintf(name, sizeof(name), "udp %u-byte datagrams", o.dgram);
+    if (o.scale && o.conns) {
+        if (have)
+            bench_conns(o.conns, o.conn_ports, o.conn_batch);
         else
-            snprintf(name, sizeof(name), "%s", names[t]);
-        row(name, units[t], median(pn[t], o.repeat), median(k[t], o.repeat));
+            printf("\nconnections: TCP not available\n");
     }
+    if (o.loss && o.loss_seconds > 0)
+        bench_loss(o.loss_seconds);
     return 0;
 }
