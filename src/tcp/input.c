@@ -508,7 +508,7 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
             /* RFC 6675 §5 (C): SACK may prove the new SND.UNA lost at once. */
             if (t->sack_ok && newly && t->snd_una != t->snd_max &&
                 pn_sack_is_lost(&t->sb, t->snd_una, t->mss) && seq_ge(t->snd_una, t->recover))
-                pn_tcp_recovery_enter(s, t);
+                pn_tcp_recovery_enter(s, t, acked + newly);
         }
         pn_tcp_tlp_ack(s, t, ack);
         if (t->snd_una == t->snd_max)
@@ -548,7 +548,7 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
                     (t->sack_ok && pn_sack_is_lost(&t->sb, t->snd_una, t->mss)))) {
             /* RFC 6582 §3.2 step 2 (not a leftover of an earlier episode: SND.UNA is past
              * the last RecoveryPoint) and RFC 6675 §5 (C). */
-            pn_tcp_recovery_enter(s, t);
+            pn_tcp_recovery_enter(s, t, newly);
         } else if (t->dupacks <= 2) {
             pn_tcp_limited_transmit(s, t);
         }
@@ -698,9 +698,11 @@ static void synchronized_input(struct pn_stack *s, struct pn_tcb *t, struct seg 
         else
             pn_tcp_update_events(t); /* simultaneous open completes connect() */
     }
-    /* RFC 7323 §4.3: TS.Recent from a segment that covers the left window edge. */
+    /* RFC 7323 §4.3: TS.Recent from a segment that covers the left window edge — but not
+     * from one whose ACK acknowledges unsent data: RFC 5961 §5.2 discards it, and a forged
+     * segment must not poison TS.Recent and lock the real peer out through PAWS. */
     if (t->ts_ok && r->has_ts && seq_le(r->seq, t->last_ack_sent) &&
-        seq_ge(r->ts_val, t->ts_recent)) {
+        seq_ge(r->ts_val, t->ts_recent) && !seq_gt(r->ack, t->snd_max)) {
         t->ts_recent = r->ts_val;
         t->ts_recent_time = s->now;
     }

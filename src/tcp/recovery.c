@@ -17,6 +17,8 @@ uint32_t pn_tcp_send_range(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, u
     if (len > t->sbuf_len - off)
         len = t->sbuf_len - off;
     uint8_t flags = PN_TCP_ACK;
+    if (len && off + len == t->sbuf_len)
+        flags |= PN_TCP_PSH; /* as the original carried it: the end of what was written */
     bool fin = (t->flags & TF_FIN_SENT) && seq + len == t->fin_seq;
     if (fin)
         flags |= PN_TCP_FIN;
@@ -134,7 +136,7 @@ void pn_tcp_undo_check(struct pn_stack *s, struct pn_tcb *t, const struct pn_tcp
     }
 }
 
-void pn_tcp_recovery_enter(struct pn_stack *s, struct pn_tcb *t)
+void pn_tcp_recovery_enter(struct pn_stack *s, struct pn_tcb *t, uint32_t delivered)
 {
     pn_tcp_undo_prepare(s, t, false);
     t->cc->on_congestion(t, PN_CC_EV_FAST_RETRANSMIT, s->now);
@@ -147,17 +149,21 @@ void pn_tcp_recovery_enter(struct pn_stack *s, struct pn_tcb *t)
         pn_tcp_retransmit_first(s, t);
         return;
     }
-    /* RFC 6937 §3: initialise PRR; RFC 6675 §5 (C): retransmit the first lost segment. */
-    t->prr_delivered = 0;
+    /* RFC 6937 §3: initialise PRR, crediting the ACK that starts recovery with what it
+     * delivered; RFC 6675 §5 (C): retransmit the first lost segment (up to the first
+     * SACKed range). */
+    t->prr_delivered = delivered;
     t->prr_out = 0;
     t->recover_fs = t->snd_max - t->snd_una;
     t->high_rxt = t->snd_una;
     uint32_t len = PN_MIN((uint32_t)t->mss, t->sbuf_len);
+    if (t->sb.n && seq_lt(t->sb.r[0].left, t->snd_una + len))
+        len = t->sb.r[0].left - t->snd_una;
     uint32_t sent = pn_tcp_send_range(s, t, t->snd_una, len);
     t->high_rxt = t->snd_una + len;
     t->prr_out += sent;
     pn_tcp_rexmt_arm(s, t);
-    sack_send(s, t, 0);
+    sack_send(s, t, delivered);
 }
 
 void pn_tcp_recovery_ack(struct pn_stack *s, struct pn_tcb *t, uint32_t acked,

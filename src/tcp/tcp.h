@@ -223,7 +223,8 @@ void pn_tcp_child_add(struct pn_tcb *listener, struct pn_tcb *child);
 
 /* ---- loss recovery (tcp/recovery.c) ---- */
 /* Enters fast retransmit/recovery (RFC 6675 with SACK, else RFC 6582). */
-void pn_tcp_recovery_enter(struct pn_stack *s, struct pn_tcb *t);
+/* `delivered` is the DeliveredData of the ACK that triggers it (RFC 6937 §3). */
+void pn_tcp_recovery_enter(struct pn_stack *s, struct pn_tcb *t, uint32_t delivered);
 /* An ACK arrived during recovery (SND.UNA already advanced by `acked`). */
 void pn_tcp_recovery_ack(struct pn_stack *s, struct pn_tcb *t, uint32_t acked,
                          uint32_t newly_sacked);

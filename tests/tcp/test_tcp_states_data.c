@@ -470,10 +470,59 @@ static void test_fin_out_of_order(void **state)
     tp_fini(&p);
 }
 
+/* RFC 5961 §5.2 with RFC 7323 §4.3: a segment acknowledging data never sent is discarded,
+ * so its (forged, far-future) TSval must not become TS.Recent; otherwise PAWS would reject
+ * every later segment of the real peer and lock it out. (Found by packetdrill's
+ * ts_recent/invalid_ack.) */
+static void test_invalid_ack_does_not_poison_ts_recent(void **state)
+{
+    (void)state;
+    struct tp p;
+    tp_init(&p, NULL);
+    struct pn_socket *c = tp_active_open(&p);
+    uint32_t real_ts = p.tsval;
+    p.tsval = real_ts + 1000000u; /* forged: far ahead */
+    tp_send_at(&p, PN_TCP_ACK, p.snd_nxt, p.rcv_nxt + 100000u, NULL, 0);
+    tp_expect(&p, PN_TCP_ACK, p.rcv_nxt, p.snd_nxt); /* "send an ACK, drop" */
+    p.tsval = real_ts + 1; /* the real peer goes on */
+    tp_send(&p, PN_TCP_ACK | PN_TCP_PSH, "abc", 3);
+    char b[8];
+    assert_int_equal(pn_recv(c, b, sizeof(b), 0), 3);
+    assert_int_equal(t_stat(p.o.s, "tcp_rx_paws_rejected"), 0);
+    pn_close(c);
+    tp_fini(&p);
+}
+
+/* RFC 9293 §3.9.1: a retransmission carries PSH like the segment it repeats (the end of
+ * what the application wrote). */
+static void test_retransmission_keeps_psh(void **state)
+{
+    (void)state;
+    struct tp p;
+    tp_init(&p, NULL);
+    struct pn_socket *c = tp_active_open(&p);
+    assert_int_equal(pn_send(c, "hello", 5, 0), 5);
+    struct tseg first = tp_expect(&p, PN_TCP_ACK | PN_TCP_PSH, p.rcv_nxt, p.snd_nxt);
+    assert_int_equal(first.r.payload_len, 5);
+    /* No ACK: the tail loss probe resends it through the recovery path (pn_tcp_send_range),
+     * then the RTO through the output loop; both copies must carry PSH. */
+    t_one_advance(&p.o, PN_SEC(3));
+    assert_true(t_stat(p.o.s, "tcp_tlp_probes") >= 1);
+    assert_true(t_stat(p.o.s, "tcp_rto") >= 1);
+    for (int i = 0; i < 2; i++) {
+        struct tseg again = tp_expect(&p, PN_TCP_ACK | PN_TCP_PSH, p.rcv_nxt, p.snd_nxt);
+        assert_int_equal(again.r.payload_len, 5);
+    }
+    pn_close(c);
+    tp_fini(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_challenge_ack_rate_limit),
+        cmocka_unit_test(test_invalid_ack_does_not_poison_ts_recent),
+        cmocka_unit_test(test_retransmission_keeps_psh),
         cmocka_unit_test(test_challenge_ack_rate_steady),
         cmocka_unit_test(test_data_beyond_window_trimmed),
         cmocka_unit_test(test_zero_window),
