@@ -1,11 +1,15 @@
 /* tcp/sack.c — SACK scoreboard and block generation (see tcp/sack.h): RFC 2018, RFC 2883,
  * RFC 6675 §4. */
+#include <stdlib.h>
 #include <string.h>
 #include "tcp/sack.h"
 #include "tcp/tcp.h"
 
 void pn_sack_clear(struct pn_sack_board *b)
 {
+    free(b->r);
+    b->r = NULL;
+    b->cap = 0;
     b->n = 0;
     b->bytes = 0;
     b->high_sacked = 0;
@@ -39,14 +43,22 @@ static uint32_t insert(struct pn_sack_board *b, uint32_t l, uint32_t r)
         j++;
     }
     unsigned removed = j - i;
-    if (removed == 0 && b->n == PN_SACK_MAX_RANGES) {
+    if (removed == 0 && b->n == b->cap && b->cap < PN_SACK_MAX_RANGES) {
+        unsigned ncap = b->cap ? b->cap * 2u : 8u;
+        struct pn_sack_range *nr = realloc(b->r, ncap * sizeof(*nr));
+        if (nr) { /* without memory, fall through: the bound below keeps it safe */
+            b->r = nr;
+            b->cap = (uint16_t)ncap;
+        }
+    }
+    if (removed == 0 && b->n == b->cap) {
         if (i == b->n)
             return 0; /* above everything and no room: drop the new one */
         b->n--;       /* drop the highest */
     }
     if (removed != 1) {
         memmove(&b->r[i + 1], &b->r[j], (b->n - j) * sizeof(b->r[0]));
-        b->n = (uint8_t)(b->n - removed + 1);
+        b->n = (uint16_t)(b->n - removed + 1);
     }
     b->r[i].left = l;
     b->r[i].right = r;
@@ -65,7 +77,11 @@ void pn_sack_advance(struct pn_sack_board *b, uint32_t una)
             b->r[k].left = una;
         k++;
     }
-    b->n = (uint8_t)k;
+    b->n = (uint16_t)k;
+    if (k == 0) {
+        pn_sack_clear(b); /* nothing left to remember: give the memory back */
+        return;
+    }
     recount(b);
 }
 

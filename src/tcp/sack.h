@@ -1,7 +1,8 @@
 /* tcp/sack.h — selective acknowledgments: the receiver's SACK blocks (RFC 2018 §3-4,
  * D-SACK per RFC 2883) and the sender's scoreboard with the RFC 6675 loss-recovery
- * primitives (IsLost, SetPipe, NextSeg). The scoreboard is a fixed array of disjoint,
- * sorted ranges inside the TCB: no malloc, bounded work per ACK.
+ * primitives (IsLost, SetPipe, NextSeg). The scoreboard is an array of disjoint, sorted
+ * ranges allocated on first use and grown as holes appear (up to PN_SACK_MAX_RANGES), so an
+ * idle connection carries none of it; it is freed when recovery forgets it.
  * Call chain: tcp/input.c process_ack -> pn_sack_update -> recovery (tcp/recovery.c);
  * tcp/output.c pn_tcp_send_segment -> pn_sack_rx_blocks. */
 #ifndef PN_TCP_SACK_H
@@ -11,7 +12,7 @@
 #include <stdint.h>
 #include "wire/tcp.h"
 
-#define PN_SACK_MAX_RANGES 16u
+#define PN_SACK_MAX_RANGES 1024u /* a window of ~1000 holes; beyond, forget the highest */
 #define PN_SACK_DUPTHRESH 3u /* RFC 6675 §2 DupThresh */
 
 struct pn_sack_range {
@@ -20,8 +21,8 @@ struct pn_sack_range {
 
 /* Sender side: what the peer told us it holds above SND.UNA. */
 struct pn_sack_board {
-    struct pn_sack_range r[PN_SACK_MAX_RANGES];
-    uint8_t n;
+    struct pn_sack_range *r; /* NULL until the first block arrives */
+    uint16_t n, cap;
     uint32_t bytes;      /* total SACKed bytes on the board */
     uint32_t high_sacked; /* right edge of the highest range (valid when n > 0) */
 };
@@ -36,6 +37,7 @@ uint32_t pn_sack_update(struct pn_sack_board *b, const struct pn_tcp_repr *r, ui
                         uint32_t snd_max, bool *dsack);
 /* Forgets everything below una (SND.UNA advanced). */
 void pn_sack_advance(struct pn_sack_board *b, uint32_t una);
+/* Forgets everything and frees the ranges (the board must be zeroed or cleared before). */
 void pn_sack_clear(struct pn_sack_board *b);
 /* Is seq SACKed? */
 bool pn_sack_is_sacked(const struct pn_sack_board *b, uint32_t seq);
