@@ -64,6 +64,9 @@ struct pn_stack_config {
     uint32_t tcp_retries;            /* data retransmissions before giving up, default 15 */
     uint32_t tcp_initial_window;     /* segments; 0 = RFC 3390: min(4*MSS, max(2*MSS, 4380)) */
     uint32_t tcp_max_syn_backlog;    /* embryonic connections per listener, default 128 */
+    uint32_t tcp_max_timewait;       /* connections kept in TIME-WAIT at once, default 262144;
+                                      * beyond, a closing connection skips it (as Linux's
+                                      * tcp_max_tw_buckets), counted in tcp_timewait_overflow */
     uint32_t tcp_challenge_ack_per_sec; /* RFC 5961 §7 rate limit, default 1000 */
     bool tcp_syncookies;             /* RFC 4987 when the SYN queue is full, default on */
     bool tcp_linux_options;          /* emit TCP options in Linux's order, default off */

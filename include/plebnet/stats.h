@@ -112,6 +112,7 @@ extern "C" {
     X(tcp_syncookies_ok)                                                                            \
     X(tcp_syncookies_failed)                                                                        \
     X(tcp_timeouts)             /* connections aborted by retransmission/user/keepalive timeout */  \
+    X(tcp_timewait_overflow)    /* TIME-WAIT skipped: tcp_max_timewait connections already in it */\
     X(tcp_keepalive_probes)                                                                         \
     X(tcp_persist_probes)                                                                           \
     X(tcp_conn_reset)           /* connections reset by the peer */

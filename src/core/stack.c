@@ -47,6 +47,7 @@ void pn_stack_config_init(struct pn_stack_config *c)
     c->tcp_retries = 15;
     c->tcp_initial_window = 0;
     c->tcp_max_syn_backlog = 128;
+    c->tcp_max_timewait = 262144;
     c->tcp_challenge_ack_per_sec = 1000;
     c->tcp_syncookies = true;
 }

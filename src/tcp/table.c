@@ -332,6 +332,10 @@ void pn_tcp_close_tcb(struct pn_stack *s, struct pn_tcb *t, int err)
 {
     enum pn_tcp_state old = t->state;
     pn_tcp_timers_cancel(s, t);
+    if (t->tw_counted) {
+        s->tcp.timewait--;
+        t->tw_counted = false;
+    }
     pn_sack_clear(&t->sb);
     if (old != PN_TCP_CLOSED && old != PN_TCP_LISTEN && t->hash_linked)
         pn_tcp_hash_remove(s, t);

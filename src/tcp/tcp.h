@@ -60,6 +60,7 @@ struct pn_tcb {
     struct pn_tcb *hnext;         /* 4-tuple hash chain (or listener chain) */
     uint32_t hash;
     bool hash_linked;             /* in the 4-tuple table */
+    bool tw_counted;              /* counted in the stack's TIME-WAIT total */
 
     /* listener side */
     struct pn_tcb *parent;        /* listener of an embryonic/unaccepted connection */
@@ -169,6 +170,7 @@ struct pn_tcp_table {
     struct pn_tcb *last;          /* one-entry lookup cache (cleared when it leaves) */
     uint64_t chack_tokens;        /* challenge ACK bucket, scaled by 1000 */
     uint64_t cookie_sent_at;      /* time of the last SYN cookie sent (0 = never) */
+    uint32_t timewait;            /* connections in TIME-WAIT */
     uint64_t chack_last;
 };
 int pn_tcp_init(struct pn_stack *s);

@@ -163,7 +163,20 @@ void pn_tcp_timewait_arm(struct pn_stack *s, struct pn_tcb *t)
     pn_tcp_rexmt_stop(s, t);
     pn_timer_cancel(&s->timers, &t->delack_timer);
     t->flags &= ~TF_DELACK;
-    pn_timer_arm(&s->timers, &t->keep_timer, s->now + 2 * PN_MS(s->cfg.tcp_msl_ms));
+    uint64_t wait = 2 * PN_MS(s->cfg.tcp_msl_ms);
+    if (!t->tw_counted) {
+        if (s->tcp.timewait >= s->cfg.tcp_max_timewait) {
+            /* Memory bound: a busy server would otherwise hold 2 MSL worth of closed
+             * connections. Leave TIME-WAIT at the next poll (via the timer, so no caller
+             * is left holding a freed TCB). */
+            s->stats.tcp_timewait_overflow++;
+            wait = 0;
+        } else {
+            s->tcp.timewait++;
+            t->tw_counted = true;
+        }
+    }
+    pn_timer_arm(&s->timers, &t->keep_timer, s->now + wait);
 }
 
 void pn_tcp_finwait2_arm(struct pn_stack *s, struct pn_tcb *t)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "core/stack.h"
 
 /* A bulk transfer driver: writes a deterministic pattern from one socket and reads and
  * checks it on the other, both directions optional. */
@@ -240,6 +241,43 @@ static void test_autotune_long_fat_path(void **state)
     assert_true(tuned * 3 < fixed);     /* and the transfer took a third of the time or less */
 }
 
+/* TIME-WAIT is bounded per stack (tcp_max_timewait, like Linux's tcp_max_tw_buckets): past
+ * it, an actively closed connection skips TIME-WAIT and its memory is released at once. */
+static void test_timewait_bounded(void **state)
+{
+    struct t_pair p;
+    struct pn_stack_config a;
+    t_config(&a, T_ADDR_A, &T_MAC_A);
+    a.tcp_max_timewait = 2;
+    t_pair_init(&p, 0, &a, NULL);
+    struct pn_socket *lst, *cli[5], *srv[5];
+    assert_int_equal(pn_socket(p.b, PN_SOCK_STREAM, &lst), 0);
+    assert_int_equal(pn_bind(lst, &(struct pn_endpoint){0, 81}), 0);
+    assert_int_equal(pn_listen(lst, 8), 0);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(pn_socket(p.a, PN_SOCK_STREAM, &cli[i]), 0);
+        assert_int_equal(pn_connect(cli[i], &(struct pn_endpoint){T_ADDR_B, 81}),
+                         PN_EINPROGRESS);
+    }
+    t_pair_run(&p, PN_MS(10));
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(pn_accept(lst, &srv[i], NULL), 0);
+    for (int i = 0; i < 5; i++)
+        pn_close(cli[i]); /* A closes first: A's ends go to TIME-WAIT */
+    t_pair_run(&p, PN_MS(10));
+    for (int i = 0; i < 5; i++)
+        pn_close(srv[i]);
+    t_pair_run(&p, PN_MS(100));
+    assert_int_equal(t_stat(p.a, "tcp_timewait_overflow"), 3);
+    assert_int_equal(p.a->tcp.timewait, 2);
+    assert_int_equal(p.a->tcp.count, 2); /* only the two in TIME-WAIT are left */
+    t_pair_run(&p, PN_SEC(61));          /* 2 MSL */
+    assert_int_equal(p.a->tcp.timewait, 0);
+    assert_int_equal(p.a->tcp.count, 0);
+    pn_close(lst);
+    t_pair_fini(&p);
+}
+
 static void test_bulk_100mb_each_way(void **state)
 {
     bulk(1500, 100ull << 20, true);
@@ -281,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_bulk_large_mtu),
         cmocka_unit_test(test_bulk_large_segments),
         cmocka_unit_test(test_autotune_long_fat_path),
+        cmocka_unit_test(test_timewait_bounded),
         cmocka_unit_test(test_bulk_100mb_each_way),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
