@@ -251,7 +251,7 @@ static struct pn_tcb *listen_input(struct pn_stack *s, struct pn_tcb *l, struct 
                     t->snd_una = t->snd_nxt = t->snd_max = r->ack;
                     t->rcv_nxt = r->seq;
                     t->peer_mss = mss;
-                    t->adv_mss = (uint16_t)(s->iface.mtu - 40);
+                    t->adv_mss = pn_tcp_adv_mss(s, t);
                     if (r->has_ts) {
                         int ws;
                         bool sack;
@@ -281,10 +281,14 @@ static struct pn_tcb *listen_input(struct pn_stack *s, struct pn_tcb *l, struct 
                     return t;
                 }
             }
-            if (!mss)
-                s->stats.tcp_syncookies_failed++;
-            else
+            if (mss) {
+                /* A valid cookie but no room to accept: drop the ACK so the client
+                 * retransmits it later, rather than reset a connection it believes
+                 * open (as Linux does). */
                 s->stats.tcp_listen_overflow++;
+                return NULL;
+            }
+            s->stats.tcp_syncookies_failed++;
         }
         reply_reset(s, g); /* RFC 9293: <SEQ=SEG.ACK><CTL=RST> */
         return NULL;
@@ -349,7 +353,7 @@ static struct pn_tcb *listen_input(struct pn_stack *s, struct pn_tcb *l, struct 
     t->iss = pn_tcp_isn(s, g->laddr, r->dst_port, g->raddr, r->src_port);
     t->snd_una = t->snd_nxt = t->snd_max = t->iss;
     t->snd_wnd = r->window; /* never scaled in a SYN (RFC 7323 §2.2) */
-    t->adv_mss = (uint16_t)(s->iface.mtu - 40);
+    t->adv_mss = pn_tcp_adv_mss(s, t);
     t->ts_offset = pn_tcp_ts_offset(s, g->laddr, r->dst_port, g->raddr, r->src_port);
     pn_tcp_set_state(t, PN_TCP_SYN_RECEIVED);
     pn_tcp_hash_insert(s, t);

@@ -231,9 +231,7 @@ static int tcp_connect(struct pn_socket *sk, const struct pn_endpoint *remote)
     sk->remote = *remote;
     sk->connected = true;
     t->rcv_wscale = pn_tcp_conn_wscale(s, t);
-    t->adv_mss = (uint16_t)(s->iface.mtu - 40);
-    if (t->user_mss && t->user_mss < t->adv_mss)
-        t->adv_mss = t->user_mss;
+    t->adv_mss = pn_tcp_adv_mss(s, t);
     t->iss = pn_tcp_isn(s, laddr, sk->local.port, remote->addr, remote->port);
     t->snd_una = t->snd_nxt = t->snd_max = t->iss;
     t->ts_offset = pn_tcp_ts_offset(s, laddr, sk->local.port, remote->addr, remote->port);
@@ -743,4 +741,12 @@ void pn_tcp_autotune_send(struct pn_stack *s, struct pn_tcb *t)
         t->sndbuf_limit = (uint32_t)want;
         t->sk.sndbuf = t->sndbuf_limit;
     }
+}
+
+uint16_t pn_tcp_adv_mss(const struct pn_stack *s, const struct pn_tcb *t)
+{
+    uint32_t mss = s->iface.mtu - 40u;
+    if (t->user_mss && t->user_mss < mss)
+        mss = t->user_mss;
+    return (uint16_t)mss;
 }

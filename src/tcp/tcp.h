@@ -211,6 +211,9 @@ void pn_tcp_input(struct pn_stack *s, struct pn_pbuf *pkt, const struct pn_ipv4_
 void pn_tcp_icmp_error(struct pn_stack *s, const struct pn_ipv4_repr *inner, const uint8_t *l4,
                        size_t l4len, uint8_t type, uint8_t code);
 
+/* The MSS we announce: the interface MTU less 40, or PN_TCP_MAXSEG if smaller (RFC 9293
+ * §3.7.1; socket.c). */
+uint16_t pn_tcp_adv_mss(const struct pn_stack *s, const struct pn_tcb *t);
 /* The effective send MSS from the peer's MSS, our MTU and options (input.c). */
 void pn_tcp_set_mss(struct pn_stack *s, struct pn_tcb *t);
 /* Window scale to request so that rcvbuf fits in the 16-bit field (RFC 7323 §2.3). */

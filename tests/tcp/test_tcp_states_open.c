@@ -667,6 +667,23 @@ static void test_syncookie_roundtrip(void **state)
     tp_fini(&p);
 }
 
+/* RFC 9293 §3.7.1: PN_TCP_MAXSEG set on a listener limits the MSS its connections
+ * announce in the SYN,ACK (as it does for an active open). */
+static void test_listen_maxseg_announced(void **state)
+{
+    (void)state;
+    struct tp p;
+    tp_init(&p, NULL);
+    struct pn_socket *l = tp_listen(&p, 8);
+    int mss = 1000;
+    assert_int_equal(pn_setsockopt(l, PN_TCP_MAXSEG, &mss, sizeof(mss)), 0);
+    struct tseg sg = tp_syn(&p);
+    assert_true(sg.r.has_mss);
+    assert_int_equal(sg.r.mss, 1000);
+    pn_close(l);
+    tp_fini(&p);
+}
+
 /* RFC 4987 §3.6 / RFC 9293 §3.10.7.4: data riding on the final ACK of a SYN-cookie
  * handshake is kept and delivered at once, not dropped to wait for a retransmission. */
 static void test_syncookie_data_on_final_ack(void **state)
@@ -869,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_listen_close_resets_children),
         cmocka_unit_test(test_syncookie_roundtrip),
         cmocka_unit_test(test_syncookie_data_on_final_ack),
+        cmocka_unit_test(test_listen_maxseg_announced),
         cmocka_unit_test(test_syncookie_no_timestamps),
         cmocka_unit_test(test_syncookie_wscale_consistent),
         cmocka_unit_test(test_syncookie_bad_ack),
