@@ -5,6 +5,7 @@
 #ifndef PLEBNET_BROKER_H
 #define PLEBNET_BROKER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus

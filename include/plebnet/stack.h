@@ -60,6 +60,8 @@ struct pn_stack_config {
     uint32_t tcp_rto_min_ms;         /* RFC 6298 (2.4): 1000 (Linux uses 200) */
     uint32_t tcp_rto_max_ms;         /* RFC 6298 (2.5): at least 60000; default 120000 */
     uint32_t tcp_delack_ms;          /* delayed ACK bound (RFC 9293 §3.8.6.3: < 500), default 40 */
+    uint32_t tcp_quickack_segs;      /* ACK this many first data segments at once (Linux's
+                                      * quickack mode: 16); default 0 = delay as RFC 5681 */
     uint32_t tcp_syn_retries;        /* SYN retransmissions before giving up, default 6 */
     uint32_t tcp_retries;            /* data retransmissions before giving up, default 15 */
     uint32_t tcp_initial_window;     /* segments; 0 = RFC 3390: min(4*MSS, max(2*MSS, 4380)) */

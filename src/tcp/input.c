@@ -83,6 +83,7 @@ static void established(struct pn_stack *s, struct pn_tcb *t, const struct seg *
     t->cwnd = pn_cc_initial_window(t->mss, s->cfg.tcp_initial_window);
     t->backoff = 0;
     t->recover = t->iss; /* RFC 6582 §3.2 step 1: "recover" starts at the ISS */
+    t->quickacks = s->cfg.tcp_quickack_segs;
     t->high_rxt = t->snd_una;
     pn_tcp_keepalive_reset(s, t);
 }
@@ -785,6 +786,10 @@ static void synchronized_input(struct pn_stack *s, struct pn_tcb *t, struct seg 
                  * segment, otherwise within the delayed-ACK bound. */
                 /* A coalesced (GRO-like) segment counts as the segments it holds. */
                 t->segs_since_ack += len > t->adv_mss ? len / t->adv_mss : 1u;
+                if (t->quickacks) {
+                    t->quickacks--; /* connection start: ACK at once (Linux quickack) */
+                    t->flags |= TF_ACK_NOW;
+                }
                 if (t->segs_since_ack >= 2)
                     t->flags |= TF_ACK_NOW;
                 else if (!(t->flags & TF_ACK_NOW))

@@ -105,6 +105,7 @@ struct pn_tcb {
     uint64_t drs_time;            /* start of the current measurement interval */
     uint64_t drs_copied;          /* bytes the application read in it */
     uint32_t segs_since_ack;      /* full-sized segments received since our last ACK */
+    uint32_t quickacks;           /* data segments still to be ACKed at once */
 
     /* RTT estimation (RFC 6298), microseconds */
     uint32_t srtt_us, rttvar_us, rto_us;

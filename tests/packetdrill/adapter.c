@@ -1485,6 +1485,7 @@ static void pd_free(void *u)
  *   iw=N               initial window in segments (Linux: 10, RFC 6928)
  *   rto_min_ms=N       (Linux TCP_RTO_MIN: 200)       rto_initial_ms=N (RFC 6298 / Linux: 1000)
  *   delack_ms=N        (Linux TCP_DELACK_MIN: 40)     syn_retries=N (packetdrill sets 5)
+ *   quickack=N         ACK the first N data segments at once (Linux's quickack mode: 16)
  *   rcvbuf=N rcvbuf_max=N sndbuf=N   (Linux with packetdrill's defaults.sh: 540000,
  *                      15 MiB -> window scale 8, 262144)
  *   cc=NAME            congestion control of every new TCP socket (Linux default: cubic)
@@ -1498,6 +1499,7 @@ static void pd_linux(struct pn_stack_config *c, struct pd *pd)
     c->tcp_rto_min_ms = 200;
     c->tcp_rto_initial_ms = 1000;
     c->tcp_delack_ms = 40;
+    c->tcp_quickack_segs = 16;
     c->tcp_syn_retries = 5;
     c->tcp_rcvbuf = 540000;
     c->tcp_rcvbuf_max = 15u << 20;
@@ -1528,6 +1530,8 @@ static void pd_parse_flags(const char *flags, struct pn_stack_config *c, struct 
             c->tcp_rto_initial_ms = (uint32_t)n;
         else if (!strcmp(w, "delack_ms"))
             c->tcp_delack_ms = (uint32_t)n;
+        else if (!strcmp(w, "quickack"))
+            c->tcp_quickack_segs = (uint32_t)n;
         else if (!strcmp(w, "syn_retries"))
             c->tcp_syn_retries = (uint32_t)n;
         else if (!strcmp(w, "rcvbuf"))
