@@ -43,6 +43,7 @@ struct pn_socket {
     uint8_t tos;
     uint32_t rcvbuf, sndbuf;
     struct pn_socket *port_next; /* port-table chain */
+    struct pn_socket **port_pprev; /* TCP: the link pointing at us, for O(1) unlinking */
     struct pn_socket *all_next, *all_prev; /* every socket of the stack */
 };
 

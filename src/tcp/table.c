@@ -49,6 +49,7 @@ void pn_tcp_fini(struct pn_stack *s)
     free(tt->buckets);
     free(tt->lbuckets);
     free(tt->ports);
+    free(tt->xports);
     memset(tt, 0, sizeof(*tt));
 }
 
@@ -172,10 +173,9 @@ bool pn_tcp_port_in_use(struct pn_stack *s, uint16_t port)
  * other destinations (RFC 6056 §2.1: only the 4-tuple must be unique). */
 static bool port_reserved(struct pn_stack *s, uint16_t port)
 {
-    for (struct pn_socket *sk = *pbucket(s, port); sk; sk = sk->port_next)
-        if (sk->local.port == port && (((struct pn_tcb *)sk)->flags & TF_BOUND_EXPLICIT))
-            return true;
-    return false;
+    /* A count per port, not a walk of the port's chain: with a million connections a
+     * popular ephemeral port carries dozens of sockets. */
+    return s->tcp.xports && s->tcp.xports[port];
 }
 
 static void grow_ports(struct pn_stack *s)
@@ -192,7 +192,10 @@ static void grow_ports(struct pn_stack *s)
             struct pn_socket **b =
                 (struct pn_socket **)&nb[(sk->local.port * 2654435761u) >> 16 & (n - 1)];
             sk->port_next = *b;
+            if (*b)
+                (*b)->port_pprev = &sk->port_next;
             *b = sk;
+            sk->port_pprev = b;
             sk = next;
         }
     }
@@ -207,23 +210,34 @@ void pn_tcp_port_insert(struct pn_stack *s, struct pn_tcb *t)
         grow_ports(s);
     struct pn_socket **b = pbucket(s, t->sk.local.port);
     t->sk.port_next = *b;
+    if (*b)
+        (*b)->port_pprev = &t->sk.port_next;
     *b = &t->sk;
+    t->sk.port_pprev = b;
     t->sk.bound = true;
     s->tcp.ports_count++;
+    if (t->flags & TF_BOUND_EXPLICIT) {
+        if (!s->tcp.xports)
+            s->tcp.xports = calloc(65536, sizeof(*s->tcp.xports));
+        if (s->tcp.xports)
+            s->tcp.xports[t->sk.local.port]++;
+    }
 }
 
 void pn_tcp_port_remove(struct pn_stack *s, struct pn_tcb *t)
 {
     if (!t->sk.bound)
         return;
-    for (struct pn_socket **pp = pbucket(s, t->sk.local.port); *pp; pp = &(*pp)->port_next) {
-        if (*pp == &t->sk) {
-            *pp = t->sk.port_next;
-            t->sk.port_next = NULL;
-            s->tcp.ports_count--;
-            break;
-        }
+    if (t->sk.port_pprev) {
+        *t->sk.port_pprev = t->sk.port_next;
+        if (t->sk.port_next)
+            t->sk.port_next->port_pprev = t->sk.port_pprev;
+        t->sk.port_next = NULL;
+        t->sk.port_pprev = NULL;
+        s->tcp.ports_count--;
     }
+    if ((t->flags & TF_BOUND_EXPLICIT) && s->tcp.xports && s->tcp.xports[t->sk.local.port])
+        s->tcp.xports[t->sk.local.port]--;
     t->sk.bound = false;
 }
 

@@ -167,6 +167,7 @@ struct pn_tcp_table {
     uint32_t nlbuckets;
     uint32_t ports_nbuckets;      /* bound ports (ports[]) */
     uint32_t ports_count;
+    uint16_t *xports;             /* explicit binds (and listeners) per port; NULL until one */
     struct pn_tcb **ports;        /* every bound, non-listening socket by local port */
     struct pn_tcb *last;          /* one-entry lookup cache (cleared when it leaves) */
     uint64_t chack_tokens;        /* challenge ACK bucket, scaled by 1000 */
