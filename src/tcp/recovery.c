@@ -53,6 +53,30 @@ static void lost_retransmission(struct pn_stack *s, struct pn_tcb *t)
     pn_tcp_rexmt_arm(s, t);
 }
 
+/* RFC 6675 §4 NextSeg rule (3), for when no segment is provably lost and there is no new
+ * data: an unSACKed segment above HighRxt and below the highest SACKed byte. */
+static void next_seg_rule_3(struct pn_stack *s, struct pn_tcb *t, uint32_t budget)
+{
+    uint32_t cur = seq_gt(t->high_rxt, t->snd_una) ? t->high_rxt : t->snd_una;
+    for (unsigned i = 0; i < t->sb.n; i++) {
+        if (seq_le(t->sb.r[i].right, cur))
+            continue;
+        if (seq_le(t->sb.r[i].left, cur)) {
+            cur = t->sb.r[i].right;
+            continue;
+        }
+        /* rule (3): [cur, left) is unSACKed and below SACKed data */
+        uint32_t len = PN_MIN(PN_MIN(t->sb.r[i].left - cur, (uint32_t)t->mss), budget);
+        uint32_t sent = pn_tcp_send_range(s, t, cur, len);
+        t->high_rxt = cur + len;
+        t->prr_out += sent;
+        return;
+    }
+    /* Rule (4), the "rescue" retransmission of the highest unSACKed segment, is left out:
+     * in tests it fired while the tail was merely still in flight, resending it for
+     * nothing; a lost tail is left to the tail loss probe and the RTO. */
+}
+
 /* RFC 6937 §3 and RFC 6675 §5 (C)/(D): decide how much may be sent for this ACK and send
  * lost segments first, then new data. `delivered` is DeliveredData of this ACK. */
 static void sack_send(struct pn_stack *s, struct pn_tcb *t, uint32_t delivered)
@@ -95,6 +119,8 @@ static void sack_send(struct pn_stack *s, struct pn_tcb *t, uint32_t delivered)
     t->prr_out += t->snd_max - before;
     if (seq_gt(t->snd_max, before))
         t->cwnd = PN_MAX(t->cwnd, pipe + (t->snd_max - before));
+    else if (sndcnt > 0)
+        next_seg_rule_3(s, t, (uint32_t)sndcnt);
     if (t->cwnd < t->mss)
         t->cwnd = t->mss;
 }
