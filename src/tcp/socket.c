@@ -402,10 +402,14 @@ static int tcp_shutdown(struct pn_socket *sk, int how)
 
 static void abort_conn(struct pn_stack *s, struct pn_tcb *t)
 {
-    if (t->state != PN_TCP_CLOSED && t->state != PN_TCP_LISTEN && t->state != PN_TCP_SYN_SENT &&
-        t->state != PN_TCP_TIME_WAIT)
-        pn_tcp_send_reset(s, t->sk.local.addr, t->sk.local.port, t->sk.remote.addr,
-                          t->sk.remote.port, t->snd_nxt, 0, false);
+    /* RFC 9293 §3.10.4 ABORT: <SEQ=SND.NXT><CTL=RST>. Sent as a full segment of the
+     * connection: with the ACK (as Linux does) and, per RFC 7323 §3.2, the timestamp
+     * option, so the peer's PAWS check cannot discard it. */
+    if (t->state == PN_TCP_SYN_RECEIVED)
+        pn_tcp_send_segment(s, t, t->snd_max, PN_TCP_RST, 0, 0);
+    else if (t->state != PN_TCP_CLOSED && t->state != PN_TCP_LISTEN &&
+             t->state != PN_TCP_SYN_SENT && t->state != PN_TCP_TIME_WAIT)
+        pn_tcp_send_segment(s, t, t->snd_max, PN_TCP_RST | PN_TCP_ACK, 0, 0);
 }
 
 static int tcp_close(struct pn_socket *sk)
