@@ -104,11 +104,10 @@ ip -n "$H" link set lanH master br0 up
 ip -n "$L" link set lo up
 ip -n "$L" link set lanL up
 ip -n "$L" addr add $LIP/24 dev lanL
-# A veth hands frames on with checksums left to offload (CHECKSUM_PARTIAL); a lease's packet
-# socket reads them unfinished and libplebnet's broker link does not ask the kernel
-# (PACKET_AUXDATA TP_STATUS_CSUMNOTREADY), so it drops the receiver's segments as bad
-# checksums. Until it does, the receiver computes its checksums (ACKs only: both sides alike).
-ip netns exec "$L" ethtool -K lanL tx off > /dev/null
+# A veth hands frames on with checksums left to offload (CHECKSUM_PARTIAL); the broker link
+# asks the kernel (PACKET_AUXDATA, TP_STATUS_CSUMNOTREADY) and accepts them. TXOFF=1 makes
+# the receiver compute its checksums instead, as the first version of this script had to.
+[ "${TXOFF:-0}" = 1 ] && ip netns exec "$L" ethtool -K lanL tx off > /dev/null
 ip -n "$H" link add kH type veth peer name kK netns "$K"
 ip -n "$H" link set kH master br0 up
 ip -n "$K" link set lo up

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/if_packet.h>
 #include "plebnet/broker.h"
 #include "plebnet/errors.h"
 #include "plebnet/link.h"
@@ -31,7 +32,18 @@ static int broker_rx(struct pn_link *l, struct pn_pbuf_pool *pool, struct pn_pbu
             /* No buffer: leave the frame queued in the kernel for the next poll. */
             break;
         }
-        ssize_t len = recv(b->pkt, p->data, l->caps.max_frame, MSG_DONTWAIT | MSG_TRUNC);
+        /* PACKET_AUXDATA says whether the kernel vouches for the checksums: a frame from a
+         * sender on this host leaves them to offload (CSUMNOTREADY: the field holds only the
+         * pseudo-header sum), a verifying NIC marks them valid. Without this, local
+         * senders' segments would all look corrupt. */
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+        } ctl;
+        struct iovec iov = {.iov_base = p->data, .iov_len = l->caps.max_frame};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                            .msg_controllen = sizeof(ctl.buf)};
+        ssize_t len = recvmsg(b->pkt, &mh, MSG_DONTWAIT | MSG_TRUNC);
         if (len < 0) {
             int e = errno;
             pn_pbuf_free(p);
@@ -47,6 +59,15 @@ static int broker_rx(struct pn_link *l, struct pn_pbuf_pool *pool, struct pn_pbu
         }
         p->len = (uint32_t)len;
         p->time = now;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+            if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA ||
+                c->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata)))
+                continue;
+            struct tpacket_auxdata aux;
+            memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+            if (aux.tp_status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID))
+                p->flags |= PN_PBUF_F_CSUM_OK;
+        }
         l->counters.rx_frames++;
         l->counters.rx_bytes += (uint64_t)len;
         out[n++] = p;
@@ -174,6 +195,8 @@ int pn_link_broker_open(const char *socket_path, const struct pn_broker_request 
         close(ctl);
         return rc;
     }
+    int one = 1;
+    (void)setsockopt(pkt, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)); /* see broker_rx */
     b->link.ops = &broker_ops;
     b->link.caps.mtu = r.mtu;
     b->link.caps.max_frame = r.mtu + 14u;
