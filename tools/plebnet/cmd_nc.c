@@ -263,6 +263,15 @@ static int nc_loop(struct nc *c)
             if (linkstack_wait(&c->st, end, NULL, 0) < 0)
                 break;
     }
+    /* TCP that stopped (idle timeout) before any connection existed failed: say so and exit
+     * non-zero, rather than look like an empty but successful transfer. */
+    if (!c->udp && c->err == 0 && !stop_flag) {
+        struct pn_tcp_info ti;
+        if (c->lsk && !c->sk)
+            c->err = PN_ETIMEDOUT; /* listener: nobody connected */
+        else if (c->sk && pn_tcp_get_info(c->sk, &ti) == 0 && ti.state == PN_TCP_SYN_SENT)
+            c->err = PN_ETIMEDOUT; /* client: the handshake never completed */
+    }
     show_progress(c, true);
     free(rbuf);
     return c->err;
