@@ -329,10 +329,12 @@ grep -q 'removed leftover lease device' "$T/d.log" && ok "restart logged the lef
 lease_map_id() { # the pnd_leases map of the running daemon, from its start line
     grep started "$T/d.log" | tail -1 | sed -n 's/.*lease map id \([0-9]*\).*/\1/p'
 }
+# Issue 6 asks for 10,000 cycles; PND_TEST_CYCLES lowers it for quick local runs.
+CYCLES=${PND_TEST_CYCLES:-10000}
 DPID_FDS=$(ls /proc/"$DPID"/fd | wc -l)
-as $ATT "$P" cycles "$T/sock" 1000 > "$T/cycles.out"
+as $ATT "$P" cycles "$T/sock" "$CYCLES" > "$T/cycles.out"
 cyc_ok=$(awk '{print $4}' "$T/cycles.out")
-expect "1000 lease/release cycles all granted ($(awk '{print $6 " ms, request->descriptor avg " $8 " ms"}' "$T/cycles.out"))" "${cyc_ok:-0}" eq 1000
+expect "$CYCLES lease/release cycles all granted ($(awk '{print $6 " ms, request->descriptor avg " $8 " ms"}' "$T/cycles.out"))" "${cyc_ok:-0}" eq "$CYCLES"
 sleep 0.5
 expect "lease cycles: parent fds unchanged" "$(ls /proc/"$DPID"/fd | wc -l)" eq "$DPID_FDS"
 n=$(ip -n "$H" -o link show | grep -c ' pnd[0-9a-f]\{8\}[:@]')
