@@ -18,43 +18,8 @@ for t in ip ping socat tshark setpriv timeout ethtool; do
   command -v $t >/dev/null || fail "missing tool: $t"
 done
 
-id=$$
-nsk="pnvxk$id"   # kernel side
-nsp="pnvxp$id"   # plebnet side
-vk="pvk$id"
-vp="pvp$id"
-work=$(mktemp -d /tmp/pn_vxk_XXXXXX)
-chmod 777 "$work"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  ip netns del "$nsk" 2>/dev/null || true
-  ip netns del "$nsp" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# ---- topology (everything lives inside the two namespaces) ----
-ip netns add "$nsk"
-ip netns add "$nsp"
-ip link add "$vk" netns "$nsk" type veth peer name "$vp" netns "$nsp"
-ip -n "$nsk" link set lo up
-ip -n "$nsp" link set lo up
-ip -n "$nsk" addr add 192.168.77.1/24 dev "$vk"
-ip -n "$nsp" addr add 192.168.77.2/24 dev "$vp"
-ip -n "$nsk" link set "$vk" up
-ip -n "$nsp" link set "$vp" up
-ip -n "$nsk" link add vx0 type vxlan id 42 dstport 4789 remote 192.168.77.2 local 192.168.77.1 dev "$vk"
-ip -n "$nsk" addr add 10.77.0.1/24 dev vx0
-ip -n "$nsk" link set vx0 up
-# veth never finishes offloaded checksums: without this, the kernel's inner UDP/TCP checksums
-# stay partial (pseudo-header only) inside the VXLAN payload, as no NIC completes them.
-ip netns exec "$nsk" ethtool -K vx0 tx off >/dev/null
-
-kns() { ip netns exec "$nsk" "$@"; }
-# plebnet runs as nobody inside the plebnet namespace: no privileges at all.
-pleb() { ip netns exec "$nsp" setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+. "$(dirname "$0")/lib/vxlan_pair.sh"
+vxlan_pair_setup vx 777
 LINK="vxlan:192.168.77.1,vni=42"
 MAC=02:70:6e:77:00:02   # one MAC for every plebnet process, so the kernel sees one host
 

@@ -21,43 +21,8 @@ for t in ip socat curl python3 tshark setpriv timeout ethtool sha256sum; do
 done
 bytes=${PN_TCP_BYTES:-1073741824}
 
-id=$$
-nsk="pntck$id"   # kernel side
-nsp="pntcp$id"   # plebnet side
-vk="ptk$id"
-vp="ptp$id"
-work=$(mktemp -d /tmp/pn_vxtcp_XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  ip netns del "$nsk" 2>/dev/null || true
-  ip netns del "$nsp" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# ---- topology (everything lives inside the two namespaces) ----
-ip netns add "$nsk"
-ip netns add "$nsp"
-ip link add "$vk" netns "$nsk" type veth peer name "$vp" netns "$nsp"
-ip -n "$nsk" link set lo up
-ip -n "$nsp" link set lo up
-ip -n "$nsk" addr add 192.168.77.1/24 dev "$vk"
-ip -n "$nsp" addr add 192.168.77.2/24 dev "$vp"
-ip -n "$nsk" link set "$vk" up
-ip -n "$nsp" link set "$vp" up
-ip -n "$nsk" link add vx0 type vxlan id 42 dstport 4789 remote 192.168.77.2 local 192.168.77.1 dev "$vk"
-ip -n "$nsk" addr add 10.77.0.1/24 dev vx0
-ip -n "$nsk" link set vx0 up
-# veth never finishes offloaded checksums: without this the kernel's inner TCP checksums stay
-# partial (pseudo-header only) inside the VXLAN payload and plebnet drops the segments.
-ip netns exec "$nsk" ethtool -K vx0 tx off >/dev/null
-
-kns() { ip netns exec "$nsk" "$@"; }
-# plebnet runs as nobody inside the plebnet namespace: no privileges at all.
-pleb() { ip netns exec "$nsp" setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+. "$(dirname "$0")/lib/vxlan_pair.sh"
+vxlan_pair_setup tc 755
 PL=(--link "vxlan:192.168.77.1,vni=42" --addr 10.77.0.2/24 --mac 02:70:6e:77:00:02)
 now() { date +%s.%N; }
 # Waits (at most 10 s) until namespace $1 has a socket listening on $2 port $3 (-t or -u),
