@@ -9,11 +9,12 @@ cd "$(dirname "$0")/.."
 # build: compilers, cmake, libpcap (pcap link wrapper), cmocka (unit tests), libbpf, libcap-ng
 # and libseccomp (plebnetd); clang + compiler-rt for the eBPF programs and the fuzzers.
 # tests: tshark/tcpdump (captures), iproute2 (namespaces, veth, vxlan), util-linux (setpriv),
-# socat, netcat-openbsd, curl, iputils-ping, ethtool, python3 (kernel-side peers).
+# socat, netcat-openbsd, curl, iputils-ping, ethtool, python3 (kernel-side peers); nginx-light,
+# iperf3 and wrk (programs run under libplebnet-preload.so, and their kernel-side peers).
 PACKAGES=(build-essential cmake pkg-config clang llvm libclang-rt-14-dev libpcap-dev
           libcmocka-dev libbpf-dev bpftool libcap-ng-dev libseccomp-dev linux-libc-dev
           tshark tcpdump iproute2 util-linux socat netcat-openbsd curl iputils-ping ethtool
-          python3)
+          python3 nginx-light iperf3 wrk)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
