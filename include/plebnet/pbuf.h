@@ -33,6 +33,10 @@ struct pn_pbuf {
     uint32_t user;              /* scratch for the current owner (e.g. a queue's byte offset) */
     uint16_t l3_off;            /* rx: offset of the network header from head, set by eth */
     uint16_t gso_size;          /* tx: segment size when a link splits a large frame; 0 = none */
+    struct pn_pbuf *owner;      /* a clone: the buffer whose storage this one views (it holds
+                                 * a reference on it); NULL when the storage is its own */
+    uint8_t pool_class;         /* the pool's private bookkeeping */
+    uint8_t pool_held;
 };
 
 #define PN_PBUF_F_BCAST 0x1u     /* rx: frame was link-layer broadcast */
@@ -64,10 +68,21 @@ uint32_t pn_pbuf_pool_in_use(const struct pn_pbuf_pool *pool);
  * uninitialised data, or NULL when headroom + len exceeds PN_PBUF_LARGE_SIZE or the pool's
  * limit is reached. The fast path takes a cached buffer and does not call malloc. */
 struct pn_pbuf *pn_pbuf_alloc(struct pn_pbuf_pool *pool, uint32_t headroom, uint32_t len);
+/* The same for storage whose amount its owner bounds by other means (a TCP send queue, by
+ * SO_SNDBUF): not counted against the pool's max_small/max_large, so many connections with
+ * queued data cannot starve packets of buffers. */
+struct pn_pbuf *pn_pbuf_alloc_held(struct pn_pbuf_pool *pool, uint32_t headroom, uint32_t len);
 /* Consumes one reference; the storage returns to its pool when the last one goes. NULL ok. */
 void pn_pbuf_free(struct pn_pbuf *p);
 /* Borrows p; returns an owned additional reference to the same buffer. */
 struct pn_pbuf *pn_pbuf_ref(struct pn_pbuf *p);
+/* Borrows p; returns an owned clone viewing p's first len bytes (len <= p->len) without
+ * copying them, or NULL when len is too large or the pool's limit is reached. The clone has
+ * its own data/len/next/flags (like Linux's skb_clone) and keeps p's storage alive.
+ * Its bytes are shared: they must not be written (pn_pbuf_shared says so). Its headroom is
+ * p's headroom: the clone may push headers there only when no other clone of p is alive,
+ * i.e. p->refcnt was 1 before the call; it has no tailroom. */
+struct pn_pbuf *pn_pbuf_clone(struct pn_pbuf *p, uint32_t len);
 /* Frees a singly linked chain (via ->next); consumes every buffer in it. */
 void pn_pbuf_free_chain(struct pn_pbuf *p);
 
@@ -78,6 +93,12 @@ static inline uint32_t pn_pbuf_headroom(const struct pn_pbuf *p)
 static inline uint32_t pn_pbuf_tailroom(const struct pn_pbuf *p)
 {
     return p->size - pn_pbuf_headroom(p) - p->len;
+}
+/* True when p's data bytes may be seen by someone else and must not be written in place:
+ * another reference exists, or p is a clone viewing another buffer's storage. */
+static inline int pn_pbuf_shared(const struct pn_pbuf *p)
+{
+    return p->refcnt > 1 || p->owner != NULL;
 }
 /* Prepends n bytes (a header) and returns the new data pointer, or NULL (nothing changed)
  * if there is not enough headroom. Borrows p. */

@@ -96,6 +96,8 @@ extern "C" {
     X(tcp_rx_rst)                                                                                   \
     X(tcp_tx)                                                                                       \
     X(tcp_tx_rst)                                                                                   \
+    X(tcp_tx_bytes)             /* payload bytes in segments sent, retransmissions included */     \
+    X(tcp_tx_bytes_touched)     /* payload bytes copied or summed on the send path (issue #4) */   \
     X(tcp_challenge_ack)        /* RFC 5961 */                                                      \
     X(tcp_challenge_ack_limited)                                                                    \
     X(tcp_retransmits)          /* segments retransmitted */                                        \

@@ -133,7 +133,7 @@ static void icmp_echo_reply(struct pn_stack *s, struct pn_pbuf *pkt, const struc
                             const struct pn_icmp_repr *req)
 {
     /* Reuse the request's buffer in place when we hold the only reference. */
-    if (pkt->refcnt > 1) {
+    if (pn_pbuf_shared(pkt)) {
         struct pn_pbuf *c = pn_stack_alloc(s, pkt->len); /* counts pbuf_alloc_failed */
         if (!c) {
             pn_pbuf_free(pkt);

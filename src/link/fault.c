@@ -210,7 +210,7 @@ static struct pn_pbuf *corrupt(struct fdir *d, struct pn_pbuf *p)
         return p;
     if (d->cfg.corrupt_ipv4_only && (p->len < 14 || p->data[12] != 0x08 || p->data[13] != 0x00))
         return p;
-    if (p->refcnt > 1) { /* shared (e.g. a retransmission queue's reference): write a copy */
+    if (pn_pbuf_shared(p)) { /* e.g. a clone of TCP's send queue: write a copy */
         struct pn_pbuf *c = clone(p);
         if (!c)
             return p;

@@ -96,7 +96,7 @@ static void rq_append(struct pn_tcb *t, struct pn_pbuf *p)
     t->bytes_received += p->len;
     /* Coalesce small segments into the tail buffer so a stream of tiny segments cannot pin
      * a whole buffer per byte of window. */
-    if (tail && tail->refcnt == 1 && p->len <= pn_pbuf_tailroom(tail) && p->len < 512) {
+    if (tail && !pn_pbuf_shared(tail) && p->len <= pn_pbuf_tailroom(tail) && p->len < 512) {
         memcpy(pn_pbuf_put(tail, p->len), p->data, p->len);
         t->rq.bytes += p->len;
         pn_pbuf_free(p);
@@ -473,8 +473,8 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
             fin_acked = true;
             data_acked--;
         }
-        if (data_acked > t->sbuf_len)
-            data_acked = t->sbuf_len;
+        if (data_acked > t->sq.bytes)
+            data_acked = t->sq.bytes;
         /* RTT: RFC 7323 §4.1 from the echoed timestamp, else the timed segment (Karn). */
         if (t->ts_ok && r->has_ts && r->ts_ecr) {
             /* Karn's rule for timestamps: an echo of a TSval sent before the last timeout
@@ -487,13 +487,7 @@ static bool process_ack(struct pn_stack *s, struct pn_tcb *t, struct seg *g)
             pn_tcp_rtt_sample(t, (uint32_t)((s->now - t->rtt_start) / 1000), s);
             t->flags &= ~TF_RTT_TIMING;
         }
-        t->sbuf_off = t->sbuf_size ? (t->sbuf_off + data_acked) % t->sbuf_size : 0;
-        t->sbuf_len -= data_acked;
-        if (t->sbuf_len == 0 && t->sbuf) {
-            free(t->sbuf); /* drained: idle connections keep no send memory */
-            t->sbuf = NULL;
-            t->sbuf_size = t->sbuf_off = 0;
-        }
+        pn_tcp_sq_drop(t, data_acked); /* drained: idle connections keep no send memory */
         t->snd_una = ack;
         if (seq_lt(t->snd_nxt, t->snd_una))
             t->snd_nxt = t->snd_una;

@@ -104,25 +104,14 @@ int pn_tcp_send_segment(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint
     enum pn_tcp_opt_layout layout = s->cfg.tcp_linux_options ? PN_TCP_OPTS_LINUX
                                                               : PN_TCP_OPTS_COMPACT;
     uint32_t hlen = PN_TCP_HDR_LEN + (uint32_t)pn_tcp_options_len(&r, layout);
-    struct pn_pbuf *p = pn_stack_alloc(s, hlen + len);
+    /* The payload: a clone of the send queue's pbuf with its stored checksum when the
+     * segment is one (nothing read again), else copied and summed in one pass (sndq.c). */
+    uint32_t psum = 0;
+    struct pn_pbuf *p = len ? pn_tcp_sq_segment(s, t, off, len, hlen, &psum)
+                            : pn_stack_alloc(s, hlen);
     if (!p)
         return PN_ENOBUFS;
-    uint32_t psum = 0;
-    if (len) {
-        /* Copy from the ring (which may wrap) and checksum in the same pass. An odd first
-         * piece would shift the word alignment of the second: then sum separately. */
-        uint32_t start = (t->sbuf_off + off) % t->sbuf_size;
-        uint32_t first = PN_MIN(len, t->sbuf_size - start);
-        psum = pn_csum_copy(0, p->data + hlen, t->sbuf + start, first);
-        if (first < len) {
-            if (first & 1) {
-                memcpy(p->data + hlen + first, t->sbuf, len - first);
-                psum = pn_csum_add(0, p->data + hlen, len);
-            } else {
-                psum = pn_csum_copy(psum, p->data + hlen + first, t->sbuf, len - first);
-            }
-        }
-    }
+    s->stats.tcp_tx_bytes += len;
     pn_tcp_emit_sum(&r, layout, p->data, t->sk.local.addr, t->sk.remote.addr, len, psum);
     p->gso_size = t->gso;
     struct pn_ip_out o = {.src = t->sk.local.addr, .dst = t->sk.remote.addr,
@@ -170,14 +159,14 @@ void pn_tcp_send_reset(struct pn_stack *s, uint32_t laddr, uint16_t lport, uint3
 
 void pn_tcp_retransmit_first(struct pn_stack *s, struct pn_tcb *t)
 {
-    uint32_t len = PN_MIN((uint32_t)t->mss, t->sbuf_len);
+    uint32_t len = PN_MIN((uint32_t)t->mss, t->sq.bytes);
     uint8_t flags = PN_TCP_ACK;
-    if ((t->flags & TF_FIN_SENT) && len == t->sbuf_len && t->snd_una + len == t->fin_seq)
+    if ((t->flags & TF_FIN_SENT) && len == t->sq.bytes && t->snd_una + len == t->fin_seq)
         flags |= PN_TCP_FIN;
     if (len == 0 && !(flags & PN_TCP_FIN))
         return;
     if (len)
-        flags |= PN_TCP_PSH * (len == t->sbuf_len);
+        flags |= PN_TCP_PSH * (len == t->sq.bytes);
     t->flags &= ~TF_RTT_TIMING; /* Karn: never time a retransmitted segment */
     s->stats.tcp_retransmits++;
     t->total_retrans++;
@@ -226,7 +215,7 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
     for (;;) {
         uint32_t in_flight = t->snd_nxt - t->snd_una;
         uint32_t off = in_flight;
-        uint32_t avail = off < t->sbuf_len ? t->sbuf_len - off : 0;
+        uint32_t avail = off < t->sq.bytes ? t->sq.bytes - off : 0;
         /* The peer's window limits sequence space; cwnd limits what is in the network,
          * which during SACK recovery is the RFC 6675 pipe, not SND.NXT - SND.UNA. */
         uint32_t pipe = pn_tcp_pipe(t);
@@ -236,13 +225,26 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
         /* On a link that takes large frames, build segments of many MSS at once (the
          * link or the receiver splits or coalesces them: TSO/GRO-like); else one MSS. */
         uint32_t maxseg = t->mss;
-        if (s->link->caps.large_tx && t->sbuf_len - off > t->mss)
+        if (s->link->caps.large_tx && t->sq.bytes - off > t->mss)
             maxseg = (uint32_t)((65535u - 20u - 60u) / t->mss) * t->mss;
         uint32_t len = PN_MIN(PN_MIN(avail, maxseg), usable);
+        if (maxseg > t->mss && len) {
+            /* Large segments follow the send queue's pbufs (of maxseg bytes), so that each
+             * goes out as a clone without a copy (sndq.c). A segment ends where its pbuf
+             * does; and, as Linux's TSO deferral (tcp_tso_should_defer) does, with data in
+             * flight and a window of two pbufs or more, a piece of a pbuf the window cuts
+             * short waits for the ACKs under way instead of leaving the rest misaligned. */
+            uint32_t run = pn_tcp_sq_run(t, off);
+            if (run >= t->mss && len > run)
+                len = run;
+            if (len < run && in_flight && !seq_lt(t->snd_nxt, t->snd_max) &&
+                PN_MIN(t->cwnd, t->snd_wnd) >= 2 * run)
+                break;
+        }
         if (len > t->mss && len % t->mss)
             len -= len % t->mss; /* whole MSS multiples: the tail goes as its own segment */
         /* The FIN goes with (or after) the last byte, once. */
-        bool fin = (t->flags & TF_FIN_QUEUED) && off + len == t->sbuf_len &&
+        bool fin = (t->flags & TF_FIN_QUEUED) && off + len == t->sq.bytes &&
                    (!(t->flags & TF_FIN_SENT) || t->snd_nxt + len == t->fin_seq);
         if (len == 0 && !fin)
             break;
@@ -252,7 +254,7 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
             /* A partial segment: Nagle (RFC 896) and sender SWS avoidance (RFC 9293
              * §3.8.6.2.1) send it only if it is all we have and nothing is in flight (or
              * NODELAY), or it is at least half the largest window the peer offered. */
-            bool all = off + len == t->sbuf_len;
+            bool all = off + len == t->sq.bytes;
             bool idle = t->snd_nxt == t->snd_una;
             bool nagle_ok = all && (idle || (t->flags & TF_NODELAY)) && !(t->flags & TF_CORK);
             bool half = t->max_snd_wnd && len >= t->max_snd_wnd / 2;
@@ -261,7 +263,7 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
                 break;
         }
         uint8_t flags = PN_TCP_ACK;
-        if (len && off + len == t->sbuf_len)
+        if (len && off + len == t->sq.bytes)
             flags |= PN_TCP_PSH;
         if (fin)
             flags |= PN_TCP_FIN;
@@ -300,7 +302,7 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
      * zero window: one too small for sender SWS avoidance to use is as stuck, and without
      * a timer a lost window update would stall the connection for good (RFC 1122
      * §4.2.3.4's override timeout; Linux's probe timer does the same). */
-    if (t->sbuf_len > t->snd_nxt - t->snd_una && t->snd_una == t->snd_max &&
+    if (t->sq.bytes > t->snd_nxt - t->snd_una && t->snd_una == t->snd_max &&
         !pn_timer_armed(&t->rexmt_timer))
         pn_tcp_persist_arm(s, t);
     if (!sent_ack && (t->flags & (TF_ACK_NOW | TF_WND_UPDATE)))

@@ -12,12 +12,12 @@
 uint32_t pn_tcp_send_range(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint32_t len)
 {
     uint32_t off = seq - t->snd_una;
-    if (off > t->sbuf_len)
+    if (off > t->sq.bytes)
         return 0;
-    if (len > t->sbuf_len - off)
-        len = t->sbuf_len - off;
+    if (len > t->sq.bytes - off)
+        len = t->sq.bytes - off;
     uint8_t flags = PN_TCP_ACK;
-    if (len && off + len == t->sbuf_len)
+    if (len && off + len == t->sq.bytes)
         flags |= PN_TCP_PSH; /* as the original carried it: the end of what was written */
     bool fin = (t->flags & TF_FIN_SENT) && seq + len == t->fin_seq;
     if (fin)
@@ -44,7 +44,7 @@ static void lost_retransmission(struct pn_stack *s, struct pn_tcb *t)
     if (!t->rxt_una_valid || !t->sb.n || !seq_gt(t->sb.high_sacked, t->rxt_una_mark))
         return;
     s->stats.tcp_lost_retransmits++;
-    uint32_t len = PN_MIN((uint32_t)t->mss, t->sbuf_len);
+    uint32_t len = PN_MIN((uint32_t)t->mss, t->sq.bytes);
     if (t->sb.n && seq_lt(t->sb.r[0].left, t->snd_una + len))
         len = t->sb.r[0].left - t->snd_una; /* up to the first SACKed range */
     t->prr_out += pn_tcp_send_range(s, t, t->snd_una, len);
@@ -182,7 +182,7 @@ void pn_tcp_recovery_enter(struct pn_stack *s, struct pn_tcb *t, uint32_t delive
     t->prr_out = 0;
     t->recover_fs = t->snd_max - t->snd_una;
     t->high_rxt = t->snd_una;
-    uint32_t len = PN_MIN((uint32_t)t->mss, t->sbuf_len);
+    uint32_t len = PN_MIN((uint32_t)t->mss, t->sq.bytes);
     if (t->sb.n && seq_lt(t->sb.r[0].left, t->snd_una + len))
         len = t->sb.r[0].left - t->snd_una;
     uint32_t sent = pn_tcp_send_range(s, t, t->snd_una, len);

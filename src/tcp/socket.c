@@ -7,23 +7,6 @@
 #include "core/util.h"
 #include "tcp/tcp.h"
 
-int pn_tcp_sbuf_resize(struct pn_tcb *t, uint32_t size)
-{
-    uint8_t *nb = malloc(size);
-    if (!nb)
-        return PN_ENOMEM;
-    if (t->sbuf_len) {
-        uint32_t first = PN_MIN(t->sbuf_len, t->sbuf_size - t->sbuf_off);
-        memcpy(nb, t->sbuf + t->sbuf_off, first);
-        memcpy(nb + first, t->sbuf, t->sbuf_len - first);
-    }
-    free(t->sbuf);
-    t->sbuf = nb;
-    t->sbuf_size = size;
-    t->sbuf_off = 0;
-    return 0;
-}
-
 static struct pn_tcb *tcb(struct pn_socket *sk)
 {
     return (struct pn_tcb *)sk;
@@ -39,7 +22,7 @@ const char *pn_tcp_state_name(enum pn_tcp_state st)
 
 static uint32_t sbuf_free(const struct pn_tcb *t)
 {
-    return t->sndbuf_limit > t->sbuf_len ? t->sndbuf_limit - t->sbuf_len : 0;
+    return t->sndbuf_limit > t->sq.bytes ? t->sndbuf_limit - t->sq.bytes : 0;
 }
 
 void pn_tcp_update_events(struct pn_tcb *t)
@@ -269,34 +252,21 @@ static long tcp_sendto(struct pn_socket *sk, const void *buf, size_t len, int fl
     }
     if (t->flags & TF_FIN_QUEUED)
         return PN_EPIPE;
-    /* The ring starts small and doubles up to SO_SNDBUF as data queues up; it is freed
-     * when everything is acknowledged, so an idle connection holds no send memory. */
-    uint64_t want = PN_MIN((uint64_t)t->sndbuf_limit, (uint64_t)t->sbuf_len + len);
-    if (t->sbuf_size < want) {
-        uint32_t size = t->sbuf_size ? t->sbuf_size : 4096u;
-        while (size < want && size < t->sndbuf_limit)
-            size *= 2;
-        if (size > t->sndbuf_limit)
-            size = t->sndbuf_limit;
-        if (pn_tcp_sbuf_resize(t, size) < 0 && !t->sbuf)
-            return PN_ENOMEM;
-    }
-    uint32_t room = PN_MIN(sbuf_free(t), t->sbuf_size - t->sbuf_len);
-    uint32_t n = (uint32_t)PN_MIN((size_t)room, len);
+    /* The send queue (sndq.c) takes pbufs as data queues up to SO_SNDBUF, copying and
+     * checksumming each byte once; they are freed as they are acknowledged, so an idle
+     * connection holds no send memory. */
+    uint32_t n = (uint32_t)PN_MIN((size_t)sbuf_free(t), len);
     if (n == 0) {
         pn_socket_lower(sk, PN_EV_OUT);
         return len ? PN_EAGAIN : 0;
     }
-    uint32_t tail = (t->sbuf_off + t->sbuf_len) % t->sbuf_size;
-    uint32_t first = PN_MIN(n, t->sbuf_size - tail);
-    memcpy(t->sbuf + tail, buf, first);
-    if (first < n)
-        memcpy(t->sbuf, (const uint8_t *)buf + first, n - first);
     /* RFC 5681 §4.1: after an idle period longer than an RTO, restart from the IW. */
-    if (t->snd_una == t->snd_max && t->sbuf_len == 0 && t->cc->after_idle &&
-        s->now - t->last_rx > (uint64_t)t->rto_us * 1000u)
+    bool idle = t->snd_una == t->snd_max && t->sq.bytes == 0;
+    n = pn_tcp_sq_append(s, t, (const uint8_t *)buf, n);
+    if (n == 0)
+        return PN_ENOBUFS; /* the stack's buffer pool is exhausted */
+    if (idle && t->cc->after_idle && s->now - t->last_rx > (uint64_t)t->rto_us * 1000u)
         t->cc->after_idle(t, s->now);
-    t->sbuf_len += n;
     if (flags & PN_MSG_MORE)
         t->flags |= TF_CORK;
     pn_tcp_output(s, t);
@@ -569,10 +539,8 @@ static int tcp_setsockopt(struct pn_socket *sk, enum pn_sockopt opt, const void 
             t->flags |= TF_RCVBUF_LOCK;
             sk->rcvbuf = b;
         } else {
-            if (t->sbuf && b < t->sbuf_len)
+            if (b < t->sq.bytes)
                 return PN_EINVAL; /* cannot shrink below what is queued */
-            if (t->sbuf && b < t->sbuf_size && pn_tcp_sbuf_resize(t, b) < 0)
-                return PN_ENOMEM;
             t->sndbuf_limit = b;
             t->flags |= TF_SNDBUF_LOCK;
             sk->sndbuf = b;

@@ -360,9 +360,7 @@ void pn_tcp_close_tcb(struct pn_stack *s, struct pn_tcb *t, int err)
         unqueue_child(t);
     pn_tcp_port_remove(s, t);
     t->state = PN_TCP_CLOSED;
-    free(t->sbuf);
-    t->sbuf = NULL;
-    t->sbuf_len = t->sbuf_off = 0;
+    pn_tcp_sq_purge(t);
     pn_pbuf_queue_purge(&t->ooo);
     if (t->flags & TF_ORPHAN) {
         pn_pbuf_queue_purge(&t->rq);

@@ -88,9 +88,12 @@ struct pn_tcb {
     uint64_t ts_recent_time;
     uint32_t last_ack_sent;
 
-    /* send buffer: a ring of bytes starting at snd_una */
-    uint8_t *sbuf;
-    uint32_t sbuf_size, sbuf_off, sbuf_len;
+    /* send queue (sndq.c): the bytes from snd_una on, in pbufs of up to one segment each,
+     * sq.bytes of them; sq_hint is a pbuf of it whose first byte is sq_hint_off past
+     * snd_una (where the last lookup ended), or NULL */
+    struct pn_pbuf_queue sq;
+    struct pn_pbuf *sq_hint;
+    uint32_t sq_hint_off;
     uint32_t sndbuf_limit;
     /* receive side: in-order data (pbufs, data = payload) and the out-of-order queue
      * (sorted by sequence; pbuf->user = sequence number of data[0]) */
@@ -287,9 +290,25 @@ void pn_tcp_finwait2_arm(struct pn_stack *s, struct pn_tcb *t);
 /* RFC 6298 §2: a new RTT sample (microseconds). */
 void pn_tcp_rtt_sample(struct pn_tcb *t, uint32_t rtt_us, const struct pn_stack *s);
 
+/* ---- send queue (tcp/sndq.c) ---- */
+/* The largest segment output builds (one MSS, or many on a link taking large frames). */
+uint32_t pn_tcp_max_seg(const struct pn_stack *s, const struct pn_tcb *t);
+/* Copies up to n bytes from buf to the queue's tail, summing them in the same pass; returns
+ * how many were queued (fewer only when no pbuf could be allocated). */
+uint32_t pn_tcp_sq_append(struct pn_stack *s, struct pn_tcb *t, const uint8_t *buf, uint32_t n);
+/* Bytes from `off` (past snd_una) to the end of the queued pbuf holding it (0: none). */
+uint32_t pn_tcp_sq_run(struct pn_tcb *t, uint32_t off);
+/* Drops the first n bytes (acknowledged). */
+void pn_tcp_sq_drop(struct pn_tcb *t, uint32_t n);
+/* Frees the whole queue. */
+void pn_tcp_sq_purge(struct pn_tcb *t);
+/* Returns an owned pbuf whose data is hlen bytes of room for the TCP header followed by the
+ * queued bytes [off, off+len), with *psum their ones'-complement sum; NULL when out of
+ * buffers or the range lies outside the queue. A clone of a queued pbuf when possible. */
+struct pn_pbuf *pn_tcp_sq_segment(struct pn_stack *s, struct pn_tcb *t, uint32_t off, uint32_t len,
+                                  uint32_t hlen, uint32_t *psum);
+
 /* ---- socket glue (tcp/socket.c) ---- */
-/* Reallocates the send ring to `size` bytes (>= sbuf_len), keeping the queued bytes. */
-int pn_tcp_sbuf_resize(struct pn_tcb *t, uint32_t size);
 int pn_tcp_socket_new(struct pn_stack *s, struct pn_socket **out);
 /* Readiness recomputed from the state and buffers; raises the changes. */
 void pn_tcp_update_events(struct pn_tcb *t);

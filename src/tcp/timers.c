@@ -105,7 +105,7 @@ static void send_probe(struct pn_stack *s, struct pn_tcb *t)
     s->stats.tcp_tlp_probes++;
     t->tlp_dsacks = t->dsacks_seen;
     uint32_t before = t->snd_max;
-    uint32_t unsent = t->sbuf_len > t->snd_nxt - t->snd_una ? t->sbuf_len - (t->snd_nxt - t->snd_una) : 0;
+    uint32_t unsent = t->sq.bytes > t->snd_nxt - t->snd_una ? t->sq.bytes - (t->snd_nxt - t->snd_una) : 0;
     if (unsent && t->snd_wnd > t->snd_nxt - t->snd_una) {
         uint32_t saved = t->cwnd;
         t->cwnd = (t->snd_nxt - t->snd_una) + t->mss; /* exactly one more segment */
@@ -114,8 +114,8 @@ static void send_probe(struct pn_stack *s, struct pn_tcb *t)
     }
     t->tlp_retrans = t->snd_max == before;
     if (t->tlp_retrans) {
-        uint32_t data_end = t->snd_una + t->sbuf_len; /* the FIN, if any, follows */
-        uint32_t len = PN_MIN((uint32_t)t->mss, t->sbuf_len);
+        uint32_t data_end = t->snd_una + t->sq.bytes; /* the FIN, if any, follows */
+        uint32_t len = PN_MIN((uint32_t)t->mss, t->sq.bytes);
         if (len || (t->flags & TF_FIN_SENT))
             pn_tcp_send_range(s, t, data_end - len, len);
     }
