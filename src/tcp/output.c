@@ -228,20 +228,24 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
         if (s->link->caps.large_tx && t->sq.bytes - off > t->mss)
             maxseg = (uint32_t)((65535u - 20u - 60u) / t->mss) * t->mss;
         uint32_t len = PN_MIN(PN_MIN(avail, maxseg), usable);
+        bool pbuf_end = false;
         if (maxseg > t->mss && len) {
             /* Large segments follow the send queue's pbufs (of maxseg bytes), so that each
-             * goes out as a clone without a copy (sndq.c). A segment ends where its pbuf
-             * does; and, as Linux's TSO deferral (tcp_tso_should_defer) does, with data in
-             * flight and a window of two pbufs or more, a piece of a pbuf the window cuts
-             * short waits for the ACKs under way instead of leaving the rest misaligned. */
+             * goes out as a clone without a copy (sndq.c): a segment never crosses the end
+             * of its pbuf, and one that reaches it with more data queued behind goes as it
+             * is, even short of a whole MSS (it is not a silly segment: the next one is
+             * ready). As Linux's TSO deferral (tcp_tso_should_defer) does, with data in
+             * flight and a window of two pbufs or more, a piece of a pbuf that the window
+             * cuts short waits for the ACKs under way rather than leave the rest misaligned. */
             uint32_t run = pn_tcp_sq_run(t, off);
-            if (run >= t->mss && len > run)
+            if (len > run)
                 len = run;
+            pbuf_end = len == run && off + len < t->sq.bytes;
             if (len < run && in_flight && !seq_lt(t->snd_nxt, t->snd_max) &&
                 PN_MIN(t->cwnd, t->snd_wnd) >= 2 * run)
                 break;
         }
-        if (len > t->mss && len % t->mss)
+        if (len > t->mss && len % t->mss && !pbuf_end)
             len -= len % t->mss; /* whole MSS multiples: the tail goes as its own segment */
         /* The FIN goes with (or after) the last byte, once. */
         bool fin = (t->flags & TF_FIN_QUEUED) && off + len == t->sq.bytes &&
@@ -250,7 +254,7 @@ void pn_tcp_output(struct pn_stack *s, struct pn_tcb *t)
             break;
         if (fin && len < avail)
             fin = false;
-        if (len < t->mss && !fin) {
+        if (len < t->mss && !fin && !pbuf_end) {
             /* A partial segment: Nagle (RFC 896) and sender SWS avoidance (RFC 9293
              * §3.8.6.2.1) send it only if it is all we have and nothing is in flight (or
              * NODELAY), or it is at least half the largest window the peer offered. */
