@@ -86,7 +86,10 @@ int pn_listen(struct pn_socket *sk, int backlog);
 int pn_accept(struct pn_socket *sk, struct pn_socket **out, struct pn_endpoint *peer);
 /* Sends len bytes to dst (NULL: the connected peer). Datagram: all or nothing; returns
  * len, PN_EDESTADDRREQ, PN_EMSGSIZE, PN_EACCES, PN_ENETUNREACH, PN_ENOBUFS,
- * PN_ECONNREFUSED (a pending ICMP error on a connected socket). */
+ * PN_ECONNREFUSED (a pending ICMP error on a connected socket). Stream: queues as much as
+ * SO_SNDBUF has room for and returns that count, or PN_EAGAIN (full or not yet connected),
+ * PN_EPIPE, PN_ENOTCONN, PN_ENOBUFS (no memory for a send buffer: nothing was queued), or a
+ * pending error. */
 long pn_sendto(struct pn_socket *sk, const void *buf, size_t len, int flags,
                const struct pn_endpoint *dst);
 long pn_send(struct pn_socket *sk, const void *buf, size_t len, int flags);

@@ -1,5 +1,6 @@
 /* tests/core/test_pbuf.c — packet buffers: headroom, push/pull/put bounds, refcounts,
- * pooling (no new allocation after warm-up), limits, and queues. */
+ * pooling (no new allocation after warm-up), limits, clones, held buffers, and queues. */
+#include <string.h>
 #include "testutil.h"
 
 static void test_headroom_push_pull(void **state)
@@ -68,6 +69,79 @@ static void test_pool_outlives_buffers(void **state)
     pn_pbuf_free(p);                              /* frees the pool too (ASan checks) */
 }
 
+/* A clone views the original's first bytes without a copy, shares its headroom, has no
+ * tailroom, reports itself shared, and keeps the storage alive after the original goes. */
+static void test_clone(void **state)
+{
+    struct pn_pbuf_pool *pool = pn_pbuf_pool_new(NULL);
+    struct pn_pbuf *p = pn_pbuf_alloc(pool, 64, 100);
+    for (int i = 0; i < 100; i++)
+        p->data[i] = (uint8_t)i;
+    assert_false(pn_pbuf_shared(p));
+    assert_null(pn_pbuf_clone(p, 101)); /* longer than the buffer */
+    struct pn_pbuf *c = pn_pbuf_clone(p, 60);
+    assert_non_null(c);
+    assert_ptr_equal(c->data, p->data);
+    assert_int_equal(c->len, 60);
+    assert_int_equal(pn_pbuf_headroom(c), 64);
+    assert_int_equal(pn_pbuf_tailroom(c), 0);
+    assert_null(pn_pbuf_put(c, 1)); /* the bytes after the view are not the clone's */
+    assert_int_equal(p->refcnt, 2);
+    assert_true(pn_pbuf_shared(p));
+    assert_true(pn_pbuf_shared(c));
+    assert_int_equal(pn_pbuf_pool_in_use(pool), 2);
+    /* Headers go into the shared headroom; the original's view is untouched. */
+    uint8_t *h = pn_pbuf_push(c, 20);
+    assert_non_null(h);
+    memset(h, 0xee, 20);
+    assert_int_equal(p->len, 100);
+    assert_int_equal(p->data[0], 0);
+    /* A clone of the clone views the original's storage. */
+    struct pn_pbuf *cc = pn_pbuf_clone(c, 10);
+    assert_ptr_equal(cc->owner, p);
+    assert_int_equal(p->refcnt, 3);
+    pn_pbuf_free(p); /* the original goes first: the clones keep the storage */
+    assert_int_equal(c->data[20 + 59], 59);
+    pn_pbuf_free(cc);
+    pn_pbuf_free(c);
+    assert_int_equal(pn_pbuf_pool_in_use(pool), 0);
+    assert_int_equal(pn_pbuf_pool_free(pool), 0);
+}
+
+/* Held buffers (a TCP send queue's) do not count against the packet limit. */
+static void test_held_not_capped(void **state)
+{
+    struct pn_pbuf_pool_config cfg = {.max_small = 1, .max_large = 1};
+    struct pn_pbuf_pool *pool = pn_pbuf_pool_new(&cfg);
+    struct pn_pbuf *h1 = pn_pbuf_alloc_held(pool, 0, 10);
+    struct pn_pbuf *h2 = pn_pbuf_alloc_held(pool, 0, 10);
+    assert_non_null(h1);
+    assert_non_null(h2);
+    struct pn_pbuf *a = pn_pbuf_alloc(pool, 0, 10); /* the one packet buffer still fits */
+    assert_non_null(a);
+    assert_null(pn_pbuf_alloc(pool, 0, 10));
+    pn_pbuf_free(h1);
+    assert_null(pn_pbuf_alloc(pool, 0, 10)); /* a freed held buffer does not raise the cap */
+    pn_pbuf_free(a);
+    struct pn_pbuf *b = pn_pbuf_alloc(pool, 0, 10);
+    assert_non_null(b);
+    pn_pbuf_free(b);
+    pn_pbuf_free(h2);
+    assert_int_equal(pn_pbuf_pool_in_use(pool), 0);
+    assert_int_equal(pn_pbuf_pool_free(pool), 0);
+}
+
+/* A clone alive when the pool is freed: its storage and then the pool go with it. */
+static void test_clone_outlives_pool(void **state)
+{
+    struct pn_pbuf_pool *pool = pn_pbuf_pool_new(NULL);
+    struct pn_pbuf *p = pn_pbuf_alloc(pool, 0, 10);
+    struct pn_pbuf *c = pn_pbuf_clone(p, 10);
+    pn_pbuf_free(p);
+    assert_int_equal(pn_pbuf_pool_free(pool), 2); /* the clone and the storage it views */
+    pn_pbuf_free(c);                              /* frees both and the pool (ASan checks) */
+}
+
 static void test_queue(void **state)
 {
     struct pn_pbuf_pool *pool = pn_pbuf_pool_new(NULL);
@@ -95,7 +169,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_headroom_push_pull), cmocka_unit_test(test_classes_and_limits),
         cmocka_unit_test(test_refcount),           cmocka_unit_test(test_pool_outlives_buffers),
-        cmocka_unit_test(test_queue),
+        cmocka_unit_test(test_queue),              cmocka_unit_test(test_clone),
+        cmocka_unit_test(test_held_not_capped),    cmocka_unit_test(test_clone_outlives_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
