@@ -107,8 +107,8 @@ int pn_tcp_send_segment(struct pn_stack *s, struct pn_tcb *t, uint32_t seq, uint
     /* The payload: a clone of the send queue's pbuf with its stored checksum when the
      * segment is one (nothing read again), else copied and summed in one pass (sndq.c). */
     uint32_t psum = 0;
-    struct pn_pbuf *p = len ? pn_tcp_sq_segment(s, t, off, len, hlen, &psum)
-                            : pn_stack_alloc(s, hlen);
+    struct pn_pbuf *p =
+        len ? pn_tcp_sq_segment(s, t, off, len, hlen, &psum) : pn_stack_alloc(s, hlen);
     if (!p)
         return PN_ENOBUFS;
     s->stats.tcp_tx_bytes += len;
