@@ -102,6 +102,16 @@ static void rq_append(struct pn_tcb *t, struct pn_pbuf *p)
         pn_pbuf_free(p);
         return;
     }
+    /* A small segment whose bytes are shared (the loop link hands over a clone of the
+     * sender's send queue) cannot take the next ones: keep a copy of it that can. */
+    if (p->len < 512 && pn_pbuf_shared(p)) {
+        struct pn_pbuf *c = pn_stack_alloc(t->sk.stack, p->len);
+        if (c) {
+            memcpy(c->data, p->data, p->len);
+            pn_pbuf_free(p);
+            p = c;
+        }
+    }
     pn_pbuf_queue_push(&t->rq, p);
 }
 

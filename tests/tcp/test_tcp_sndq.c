@@ -238,6 +238,49 @@ static void test_retransmissions_reuse_queue(void **state)
     assert_true(touched < tx);
 }
 
+/* Tiny segments cross the loop link as clones of the sender's queue; the receiver must
+ * still coalesce them, or each byte of an unread stream would pin a whole buffer. */
+static int sent_all(void *arg)
+{
+    struct xfer *x = arg;
+    return x->sent == x->total;
+}
+
+static void test_tiny_segments_coalesced(void **state)
+{
+    struct t_pair p;
+    pair_up(&p, false, 0);
+    struct pn_socket *cli, *srv, *lst;
+    connect_pair(&p, &cli, &srv, &lst);
+    int one = 1;
+    assert_int_equal(pn_setsockopt(cli, PN_TCP_NODELAY, &one, sizeof(one)), 0);
+    unsigned n = 3000;
+    struct xfer x = {.tx = cli, .total = n};
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t b = pat(i);
+        assert_int_equal(pn_send(cli, &b, 1, 0), 1);
+        x.sent++;
+        t_pair_run(&p, PN_MS(1));
+    }
+    assert_true(t_pair_run_until(&p, sent_all, &x, PN_SEC(5)));
+    t_pair_run(&p, PN_SEC(1));
+    struct pn_tcp_info ti;
+    pn_tcp_get_info(cli, &ti);
+    assert_int_equal(ti.bytes_acked, n);     /* all of it sits unread in B's receive queue */
+    assert_true(t_stat(p.a, "tcp_tx") >= n); /* one segment per byte */
+    uint32_t bufs = pn_pbuf_pool_in_use(p.a->pool) + pn_pbuf_pool_in_use(p.b->pool);
+    assert_true(bufs < 16);
+    uint8_t buf[4096];
+    assert_int_equal(pn_recv(srv, buf, sizeof(buf), 0), n);
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(buf[i], pat(i));
+    pn_close(cli);
+    pn_close(srv);
+    pn_close(lst);
+    t_pair_run(&p, PN_SEC(61));
+    t_pair_fini(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_touch_once_large_segments),
         cmocka_unit_test(test_odd_writes_checksums),
         cmocka_unit_test(test_retransmissions_reuse_queue),
+        cmocka_unit_test(test_tiny_segments_coalesced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
