@@ -283,9 +283,11 @@ static long tcp_sendto(struct pn_socket *sk, const void *buf, size_t len, int fl
     }
     uint32_t room = PN_MIN(sbuf_free(t), t->sbuf_size - t->sbuf_len);
     uint32_t n = (uint32_t)PN_MIN((size_t)room, len);
+    if (len == 0)
+        return 0; /* nothing to queue: readiness is unchanged */
     if (n == 0) {
         pn_socket_lower(sk, PN_EV_OUT);
-        return len ? PN_EAGAIN : 0;
+        return PN_EAGAIN;
     }
     uint32_t tail = (t->sbuf_off + t->sbuf_len) % t->sbuf_size;
     uint32_t first = PN_MIN(n, t->sbuf_size - tail);
@@ -523,7 +525,9 @@ static int tcp_setsockopt(struct pn_socket *sk, enum pn_sockopt opt, const void 
     switch (opt) {
     case PN_TCP_NODELAY:
         t->flags = v ? t->flags | TF_NODELAY : t->flags & ~TF_NODELAY;
-        if (v)
+        /* Turning Nagle off pushes what it held back (as Linux's tcp_push_pending_frames);
+         * only in states that send data, or a SYN-SENT socket would resend its SYN. */
+        if (v && (t->state == PN_TCP_ESTABLISHED || t->state == PN_TCP_CLOSE_WAIT))
             pn_tcp_output(s, t);
         return 0;
     case PN_SO_KEEPALIVE:
