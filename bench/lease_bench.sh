@@ -4,7 +4,10 @@
 #   BUILD_DIR holds plebnetd, plebnet and bench/plebnet-lease-cycles
 #   (cmake --build BUILD_DIR builds them all).
 # Environment: N (lease cycles, default 200), MIB (MiB per transfer, default 256, max 1024),
-#   REPEAT (transfers per side, default 3), GAP (ms pause after each release in 1b, default 50).
+#   REPEAT (transfers per side, default 3), GAP (ms pause after each release in 1b, default 50),
+#   MODES (broker link I/O modes to compare, values of PLEBNET_BROKER_IO, default
+#   "plain rxring ring plain,novnet": the default recvmsg/sendmmsg with vnet_hdr large
+#   segments, a TPACKET_V3 RX ring, RX+TX rings, and the first version's MTU-sized frames).
 #
 # Same topology as tests/daemon/test_plebnetd.sh: plebnetd runs in a fresh "host" namespace H
 # with an uplink bridge br0; the LAN peer namespace L hangs off br0 by a veth pair. A third
@@ -18,12 +21,17 @@
 #     (`plebnet nc --link broker:SOCK`, unprivileged) and from Linux TCP in K (socat), same
 #     bridge, same receiver, alternated, REPEAT times each; sha256 of what arrives is checked.
 #     Then Linux once more with TSO/GSO off on K's veth (MTU-sized frames, like plebnet's).
+#  3. TCP throughput the other way: socat on L sends to `plebnet nc -l` on a lease, per mode
+#     (Linux's TSO frames reach the packet socket whole: coalesced receive).
+#  4. ping RTT from L to a leased stack (tests/daemon/pnd_echo, if built), per mode: the RX
+#     ring hands frames over per block (retire timeout 1 ms), recvmsg per frame.
 set -u
 B=${1:?usage: lease_bench.sh BUILD_DIR}
 N=${N:-200}
 MIB=${MIB:-256}
 REPEAT=${REPEAT:-3}
 GAP=${GAP:-50}
+MODES=${MODES:-plain rxring ring plain,novnet}
 if [ "$(id -u)" != 0 ]; then
     echo "lease_bench: needs root (network namespaces, plebnetd)"
     exit 1
@@ -147,18 +155,22 @@ echo "== machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CP
 
 # ---- 1. request→descriptor latency, leases per second ----
 echo "== 1. lease+release cycles (N=$N, one unprivileged process, sequential)"
-bg as $CLIENT timeout 300 "$T/lease-cycles" "$T/sock" "$N" > "$T/cyc.out"
-rc=$?
-echo "   $(cat "$T/cyc.out")"
-[ $rc = 0 ] || echo "   lease-cycles exit status $rc"
+for m in $MODES; do
+    bg as $CLIENT env PLEBNET_BROKER_IO="$m" timeout 300 "$T/lease-cycles" "$T/sock" "$N" > "$T/cyc.out"
+    rc=$?
+    echo "   [$m] $(cat "$T/cyc.out")"
+    [ $rc = 0 ] || echo "   lease-cycles exit status $rc"
+done
 sleep 0.5
 left=$(ip -n "$H" -o link show | grep -c ' pnd[0-9a-f]\{8\}[:@]')
 echo "   lease devices left after the run: $left"
 echo "== 1b. the same with a ${GAP}ms pause after each release (grant alone, no teardown queued)"
-bg as $CLIENT timeout 300 "$T/lease-cycles" "$T/sock" "$N" "$GAP" > "$T/cyc.out"
-rc=$?
-echo "   $(sed 's/ wall_ms.*//' "$T/cyc.out")"
-[ $rc = 0 ] || echo "   lease-cycles exit status $rc"
+for m in $MODES; do
+    bg as $CLIENT env PLEBNET_BROKER_IO="$m" timeout 300 "$T/lease-cycles" "$T/sock" "$N" "$GAP" > "$T/cyc.out"
+    rc=$?
+    echo "   [$m] $(sed 's/ wall_ms.*//' "$T/cyc.out")"
+    [ $rc = 0 ] || echo "   lease-cycles exit status $rc"
+done
 
 # ---- 2. TCP throughput to the kernel receiver on L ----
 echo "== 2. TCP throughput, $MIB MiB per transfer, to socat on L ($LIP), REPEAT=$REPEAT"
@@ -198,20 +210,24 @@ recv_check() {
 # Warm-up: K resolves L's address and the bridge learns both ports before anything is timed.
 recv_start && head -c 65536 "$T/data" | ip netns exec "$K" timeout 10 socat -u - TCP:$LIP:$PORT
 wait "$RPID" 2>/dev/null
-PL=
+declare -A PL
 LX=
 for i in $(seq "$REPEAT"); do
-    # plebnet on a lease (unprivileged): lease, ARP, connect, send, half-close, exit.
-    if recv_start; then
-        t0=$(now_ns)
-        bg as $CLIENT timeout 120 "$T/plebnet" nc -v --link "broker:$T/sock" -w 20 $LIP $PORT \
-            < "$T/data" > /dev/null 2> "$T/nc.err"
-        rc=$?
-        t1=$(now_ns)
-        [ $rc = 0 ] || { echo "   plebnet nc exit status $rc: $(head -3 "$T/nc.err")"; kill "$RPID" 2>/dev/null; }
-        recv_check "plebnet" $((t1 - t0))
-        PL="$PL $MBPS"
-    fi
+    # plebnet on a lease (unprivileged): lease, ARP, connect, send, half-close, exit; once per
+    # broker link I/O mode.
+    for m in $MODES; do
+        if recv_start; then
+            t0=$(now_ns)
+            bg as $CLIENT env PLEBNET_BROKER_IO="$m" timeout 120 "$T/plebnet" nc -v \
+                --link "broker:$T/sock" -w 20 $LIP $PORT < "$T/data" > /dev/null 2> "$T/nc.err"
+            rc=$?
+            t1=$(now_ns)
+            [ $rc = 0 ] || { echo "   plebnet nc exit status $rc: $(head -3 "$T/nc.err")"; kill "$RPID" 2>/dev/null; }
+            recv_check "plebnet[$m]" $((t1 - t0))
+            PL[$m]="${PL[$m]:-} $MBPS"
+            grep released "$T/d.log" | tail -1 | sed -n 's/.*; from holder \([0-9]*\) passed.*/     frames from the holder: \1/p'
+        fi
+    done
     # Linux TCP in K over the same bridge to the same receiver.
     if recv_start; then
         t0=$(now_ns)
@@ -224,14 +240,18 @@ for i in $(seq "$REPEAT"); do
     fi
 done
 med() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
-PM=$(med $PL)
 LM=$(med $LX)
-echo "   runs (Mbit/s): plebnet:${PL:- none}  linux:${LX:- none}"
-if [ -n "$PM" ] && [ -n "$LM" ]; then
-    echo "   median: plebnet $PM Mbit/s, linux $LM Mbit/s, ratio plebnet/linux $(awk -v a="$PM" -v b="$LM" 'BEGIN { printf "%.2f", a / b }')x"
-else
-    echo "   no ratio: a side has no successful transfer"
-fi
+echo "   runs (Mbit/s): linux:${LX:- none}"
+for m in $MODES; do
+    PM=$(med ${PL[$m]:-})
+    echo "   runs (Mbit/s): plebnet[$m]:${PL[$m]:- none}"
+    if [ -n "$PM" ] && [ -n "$LM" ]; then
+        echo "   median: plebnet[$m] $PM Mbit/s, linux $LM Mbit/s, ratio plebnet/linux $(awk -v a="$PM" -v b="$LM" 'BEGIN { printf "%.2f", a / b }')x"
+    else
+        echo "   no ratio for $m: a side has no successful transfer"
+    fi
+done
+PM=$(med ${PL[${MODES%% *}]:-})
 # For reading the ratio: Linux again with segmentation offloads off on K's veth, so that it
 # too puts MTU-sized frames on the bridge, as plebnet's packet socket does.
 ip netns exec "$K" ethtool -K kK tso off gso off > /dev/null 2>&1
@@ -249,6 +269,56 @@ for i in $(seq "$REPEAT"); do
 done
 LNM=$(med $LN)
 [ -n "$LNM" ] && [ -n "$PM" ] &&
-    echo "   linux with tso/gso off on K: median $LNM Mbit/s; plebnet/that $(awk -v a="$PM" -v b="$LNM" 'BEGIN { printf "%.2f", a / b }')x"
+    echo "   linux with tso/gso off on K: median $LNM Mbit/s; plebnet[${MODES%% *}]/that $(awk -v a="$PM" -v b="$LNM" 'BEGIN { printf "%.2f", a / b }')x"
+
+# ---- 3. LAN -> lease ----
+echo "== 3. TCP throughput LAN -> lease, $MIB MiB per transfer, socat on L -> plebnet nc -l, REPEAT=$REPEAT"
+mkdir -m 1777 "$T/w"
+declare -A PR
+for i in $(seq "$REPEAT"); do
+    for m in $MODES; do
+        PORT=$((PORT + 1))
+        rm -f "$T/w/rx"
+        as $CLIENT env PLEBNET_BROKER_IO="$m" timeout 120 "$T/plebnet" nc -l --link "broker:$T/sock" \
+            --addr 10.77.0.50/24 -w 20 $PORT > "$T/w/rx" 2> "$T/ncl.err" &
+        NPID=$!
+        for _ in $(seq 100); do
+            ip -n "$H" -o link show | grep -q ' pnd[0-9a-f]\{8\}[:@].*state UP' && break
+            sleep 0.02
+        done
+        sleep 0.2 # the listener is set up right after the lease
+        t0=$(now_ns)
+        bg ip netns exec "$L" timeout 120 socat -u "OPEN:$T/data" TCP:10.77.0.50:$PORT,connect-timeout=5 2> "$T/l.err"
+        wait $NPID
+        t1=$(now_ns)
+        got=$({ sha256sum < "$T/w/rx"; } 2>/dev/null | awk '{print $1}')
+        if [ "$got" = "$WANT" ]; then
+            MBPS=$(awk -v b="$BYTES" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f", b * 8 / t * 1000 }')
+            printf '   %-22s %6s Mbit/s  (sha256 ok)\n' "plebnet-rx[$m]" "$MBPS"
+            PR[$m]="${PR[$m]:-} $MBPS"
+        else
+            echo "   plebnet-rx[$m]: sha256 MISMATCH ($(stat -c %s "$T/w/rx" 2>/dev/null) of $BYTES bytes): $(head -2 "$T/l.err" "$T/ncl.err" | tr '\n' ' ')"
+        fi
+        grep released "$T/d.log" | tail -1 | sed -n 's/.*; to holder \([0-9]*\) passed.*/     frames to the holder: \1/p'
+    done
+done
+for m in $MODES; do
+    echo "   median LAN -> lease [$m]: $(med ${PR[$m]:-}) Mbit/s (runs:${PR[$m]:- none})"
+done
+
+# ---- 4. ping RTT ----
+if [ -x "$B/tests/daemon/pnd_echo" ] && command -v ping > /dev/null; then
+    echo "== 4. ping from L to a leased stack (pnd_echo), 40 echoes 50 ms apart, per mode"
+    cp "$B/tests/daemon/pnd_echo" "$T/pnd_echo" && chmod 755 "$T/pnd_echo"
+    for m in $MODES; do
+        rm -f "$T/w/echo.ready"
+        as $CLIENT env PLEBNET_BROKER_IO="$m" "$T/pnd_echo" "$T/sock" 4000 "$T/w/echo.ready" > "$T/echo.out" &
+        EP=$!
+        for _ in $(seq 100); do [ -e "$T/w/echo.ready" ] && break; sleep 0.02; done
+        EIP=$(awk '/^lease/{print $3}' "$T/echo.out")
+        echo "   [$m] $(ip netns exec "$L" ping -q -c 40 -i 0.05 -W 1 "$EIP" | tail -2 | tr '\n' ' ')"
+        wait $EP
+    done
+fi
 # The lease's filter counters of the last plebnet transfer, from the daemon's release log.
 grep released "$T/d.log" | tail -1 | sed 's/^/   last release: /'

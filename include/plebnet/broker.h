@@ -99,11 +99,45 @@ struct pn_link;
  * *out is an owned link over the leased packet descriptor (its caps.mtu is the lease MTU), and
  * *lease (if not NULL) the daemon's reply: configure the stack's address, prefix, gateway and
  * MAC from it. The lease lives until the link is destroyed.
+ * I/O: PACKET_VNET_HDR (64 KiB TCP segments out, coalesced frames in) when the kernel allows
+ * it; recvmsg, and one sendmmsg per burst. The environment variable
+ * PLEBNET_BROKER_IO=plain|rxring|ring, optionally followed by ",novnet", picks another mode:
+ * plain is the default, rxring a TPACKET_V3 RX ring, ring TPACKET_V3 RX and TX rings; a ring
+ * that cannot be set up falls back to plain (counted). The default was chosen by measurement:
+ * see docs/BENCHMARKS.md (lease section).
  * Returns 0; PN_EACCES if the daemon refused (*lease, if given, has the status; err names it);
  * PN_EIO if the daemon cannot be reached; PN_EPROTO on a malformed reply; PN_ENOMEM. */
 int pn_link_broker_open(const char *socket_path, const struct pn_broker_request *want,
                         struct pn_broker_reply *lease, struct pn_link **out, char *err,
                         size_t errlen);
+
+/* How the broker link moves frames (PLEBNET_BROKER_IO may lower it; see pn_link_broker_open).
+ * Bits of pn_broker_link_stats.mode. */
+#define PN_BROKER_IO_RING 0x1u   /* TPACKET_V3 RX ring mapped (else recvmsg) */
+#define PN_BROKER_IO_VNET 0x2u   /* PACKET_VNET_HDR: 64 KiB TCP segments out, coalesced in */
+#define PN_BROKER_IO_TXRING 0x4u /* TPACKET_V3 TX ring too (else one sendmmsg per burst) */
+
+/* Counters of one broker link beyond the generic pn_link_counters. */
+struct pn_broker_link_stats {
+    uint32_t mode;           /* PN_BROKER_IO_* in use */
+    int32_t ring_error;      /* errno of the failed ring setup step (0 = none) */
+    uint64_t ring_fallbacks; /* ring setup failed: plain recvmsg/sendmmsg used instead */
+    uint64_t rx_blocks;      /* RX ring blocks consumed and handed back */
+    uint64_t rx_coalesced;   /* frames received larger than the MTU (kernel GSO/GRO) */
+    uint64_t rx_vlan;        /* dropped: the kernel had stripped an 802.1Q tag */
+    uint64_t rx_truncated;   /* dropped: frame longer than what was captured or than 64 KiB */
+    uint64_t rx_bad_vnet;    /* dropped: unusable virtio_net_hdr */
+    uint64_t rx_no_buffer;   /* frames left in the kernel because the pool was empty */
+    uint64_t tx_large;       /* large TCP segments handed to the kernel with gso_size */
+    uint64_t tx_bad_large;   /* dropped: a large frame that is not a plain IPv4 TCP segment */
+    uint64_t tx_ring_full;   /* dropped: every TX ring slot still owned by the kernel */
+    uint64_t tx_rejected;    /* frames the kernel refused (TP_STATUS_WRONG_FORMAT, send errors) */
+    uint64_t tx_sends;       /* send()/sendmmsg() calls: one per burst */
+};
+
+/* Fills *out for a link made by pn_link_broker_open. Returns 0, or PN_EINVAL if l is not a
+ * broker link. */
+int pn_link_broker_stats(const struct pn_link *l, struct pn_broker_link_stats *out);
 
 /* Asks plebnetd (root only) for its active leases: fills up to max records of out and returns
  * how many leases there are (may exceed max), or PN_EACCES (refused: not root), PN_EIO, or

@@ -256,9 +256,11 @@ static long tcp_sendto(struct pn_socket *sk, const void *buf, size_t len, int fl
      * checksumming each byte once; they are freed as they are acknowledged, so an idle
      * connection holds no send memory. */
     uint32_t n = (uint32_t)PN_MIN((size_t)sbuf_free(t), len);
+    if (len == 0)
+        return 0; /* nothing to queue: readiness is unchanged */
     if (n == 0) {
         pn_socket_lower(sk, PN_EV_OUT);
-        return len ? PN_EAGAIN : 0;
+        return PN_EAGAIN;
     }
     /* RFC 5681 §4.1: after an idle period longer than an RTO, restart from the IW. */
     bool idle = t->snd_una == t->snd_max && t->sq.bytes == 0;
@@ -493,7 +495,9 @@ static int tcp_setsockopt(struct pn_socket *sk, enum pn_sockopt opt, const void 
     switch (opt) {
     case PN_TCP_NODELAY:
         t->flags = v ? t->flags | TF_NODELAY : t->flags & ~TF_NODELAY;
-        if (v)
+        /* Turning Nagle off pushes what it held back (as Linux's tcp_push_pending_frames);
+         * only in states that send data, or a SYN-SENT socket would resend its SYN. */
+        if (v && (t->state == PN_TCP_ESTABLISHED || t->state == PN_TCP_CLOSE_WAIT))
             pn_tcp_output(s, t);
         return 0;
     case PN_SO_KEEPALIVE:

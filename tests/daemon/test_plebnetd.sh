@@ -1,11 +1,12 @@
 #!/bin/bash
 # test_plebnetd.sh — root-only integration test of plebnetd: the daemon runs in a fresh "host"
 # namespace with an uplink bridge and a LAN peer namespace; unprivileged clients take leases,
-# attack, and get counted by sniffers. Usage: test_plebnetd.sh PLEBNETD PNDT
+# attack, and get counted by sniffers. Usage: test_plebnetd.sh PLEBNETD PNDT [PND_ECHO [PLEBNET]]
 set -u
 PLEBNETD=$1
 PNDT_SRC=$2
 ECHO_SRC=${3:-}
+PLEBNET_SRC=${4:-}
 if [ "$(id -u)" != 0 ]; then
     echo "SKIP: needs root"
     exit 0
@@ -224,6 +225,58 @@ elif [ -n "$ECHO_SRC" ]; then
     [ "${got:-0}" = 3 ] || { cat "$T/echo.out" "$T/ping.out"; ip -n "$L" neigh; }
 fi
 
+# ---- 2c. TCP through a lease, both ways: the broker link's RX ring and vnet_hdr segments ----
+# lease -> LAN: the leased stack hands the kernel 64 KiB TCP segments (virtio_net_hdr GSO);
+# LAN -> lease: Linux on L sends TSO frames that reach the packet socket whole (coalesced).
+# The release log's per-lease frame counts show which sizes crossed the host-side filters.
+if [ -n "$PLEBNET_SRC" ] && command -v socat > /dev/null; then
+    cp "$PLEBNET_SRC" "$T/plebnet" && chmod 755 "$T/plebnet"
+    TCPB=8388608
+    head -c $TCPB /dev/urandom > "$T/tcp.data"
+    chmod 644 "$T/tcp.data"
+    TWANT=$(sha256sum < "$T/tcp.data" | awk '{print $1}')
+    listening() { # listening NS PORT: waits (at most 2 s) for a kernel listener
+        for _ in $(seq 100); do
+            ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN && return 0
+            sleep 0.02
+        done
+        return 1
+    }
+    frames_of() { # frames_of IP from|to: frames the lease of IP passed, from its release line
+        grep "released.*ip $1 " "$T/d.log" | tail -1 |
+            sed -n "s/.*$2 holder \([0-9]*\) passed.*/\1/p"
+    }
+    ip netns exec "$L" timeout 30 socat -u TCP-LISTEN:7101,reuseaddr "OPEN:$T/tcp.out1,creat,trunc" &
+    RP=$!
+    listening "$L" 7101 || bad "socat on L did not listen"
+    as $ATT timeout 30 "$T/plebnet" nc --link "broker:$T/sock" --addr 10.77.0.25/24 -w 10 \
+        $LIP 7101 < "$T/tcp.data" 2> "$T/tcp1.err"
+    wait $RP
+    got=$(sha256sum < "$T/tcp.out1" | awk '{print $1}')
+    [ "$got" = "$TWANT" ] && ok "8 MiB lease -> LAN over TCP, sha256 ok" ||
+        bad "lease -> LAN: $(stat -c %s "$T/tcp.out1") of $TCPB bytes, $(head -3 "$T/tcp1.err")"
+    sleep 0.2
+    # 8 MiB in MSS-sized frames would be > 5,790; large segments make it a few hundred.
+    expect "lease -> LAN used large segments (frames through the filter)" "$(frames_of 10.77.0.25 from)" le 2900
+    as $ATT timeout 30 "$T/plebnet" nc -l --link "broker:$T/sock" --addr 10.77.0.26/24 -w 10 \
+        7102 > "$T/r/tcp.out2" 2> "$T/tcp2.err" &
+    NCL=$!
+    sent=
+    for _ in $(seq 20); do
+        if ip netns exec "$L" timeout 30 socat -u "OPEN:$T/tcp.data" \
+            TCP:10.77.0.26:7102,connect-timeout=1 2> /dev/null; then sent=1; break; fi
+        sleep 0.1
+    done
+    wait $NCL
+    got=$(sha256sum < "$T/r/tcp.out2" | awk '{print $1}')
+    [ -n "$sent" ] && [ "$got" = "$TWANT" ] && ok "8 MiB LAN -> lease over TCP, sha256 ok" ||
+        bad "LAN -> lease: $(stat -c %s "$T/r/tcp.out2") of $TCPB bytes, $(head -3 "$T/tcp2.err")"
+    sleep 0.2
+    expect "LAN -> lease arrived as coalesced frames (frames through the filter)" "$(frames_of 10.77.0.26 to)" le 2900
+else
+    echo "skip TCP through a lease: no plebnet binary given or no socat"
+fi
+
 # ---- 3. requests the policy must refuse ----
 status_of() { awk '/^status/{ $1 = ""; sub(/^ [0-9]+ /, ""); print; exit }'; }
 r=$(as $NOBODY_RULE "$P" lease "$T/sock" | status_of)
@@ -297,6 +350,14 @@ KPID=$!
 for _ in $(seq 60); do [ -e "$T/r/k1" ] && break; sleep 0.05; done
 KID=$(awk '/^lease/{print $2}' "$T/k1.out")
 ip -n "$H" link show "pnd$KID" > /dev/null 2>&1 && ok "lease device pnd$KID exists" || bad "no device pnd$KID"
+# The lease's namespace, as the kernel names it in H: the host-side veth's peer lives there,
+# so H holds a namespace id for it (link-netnsid). The kernel removes that id from every
+# namespace only when the namespace itself is freed (cleanup_net), i.e. after the last
+# reference (a process, an fd, a socket, a device) is gone: a leaked reference keeps it listed.
+KNSID=$(ip -n "$H" -d -o link show "pnd$KID" 2>/dev/null | sed -n 's/.* link-netnsid \([0-9]*\).*/\1/p')
+has_nsid() { ip -n "$H" netns list-id | grep -q "^nsid $1 "; }
+[ -n "$KNSID" ] && has_nsid "$KNSID" && ok "lease namespace listed in H as nsid $KNSID while held" ||
+    bad "lease namespace id not found (link-netnsid '$KNSID')"
 t0=$(now_ms)
 # ip netns exec and setpriv exec, so $KPID is the client itself.
 kill -9 "$KPID" 2>/dev/null
@@ -306,6 +367,12 @@ for _ in $(seq 100); do
     sleep 0.01
 done
 expect "client SIGKILL -> device gone (ms)" "${gone:-99999}" le 1000
+nsgone=
+for _ in $(seq 200); do
+    if [ -n "$KNSID" ] && ! has_nsid "$KNSID"; then nsgone=$(($(now_ms) - t0)); break; fi
+    sleep 0.01
+done
+expect "client SIGKILL -> lease namespace freed, nsid $KNSID gone from H (ms)" "${nsgone:-99999}" le 1000
 { wait "$KPID"; } 2>/dev/null
 
 # Daemon SIGKILL and restart: the old descriptor dies, no stale lease remains.
@@ -332,6 +399,7 @@ lease_map_id() { # the pnd_leases map of the running daemon, from its start line
 # Issue 6 asks for 10,000 cycles; PND_TEST_CYCLES lowers it for quick local runs.
 CYCLES=${PND_TEST_CYCLES:-10000}
 DPID_FDS=$(ls /proc/"$DPID"/fd | wc -l)
+NSIDS=$(ip -n "$H" netns list-id | grep -c '^nsid')
 as $ATT "$P" cycles "$T/sock" "$CYCLES" > "$T/cycles.out"
 cyc_ok=$(awk '{print $4}' "$T/cycles.out")
 expect "$CYCLES lease/release cycles all granted ($(awk '{print $6 " ms, request->descriptor avg " $8 " ms"}' "$T/cycles.out"))" "${cyc_ok:-0}" eq "$CYCLES"
@@ -339,6 +407,11 @@ sleep 0.5
 expect "lease cycles: parent fds unchanged" "$(ls /proc/"$DPID"/fd | wc -l)" eq "$DPID_FDS"
 n=$(ip -n "$H" -o link show | grep -c ' pnd[0-9a-f]\{8\}[:@]')
 expect "lease cycles: no devices left" "$n" eq 0
+for _ in $(seq 200); do # namespaces are freed asynchronously (a workqueue): at most 2 s
+    [ "$(ip -n "$H" netns list-id | grep -c '^nsid')" -le "$NSIDS" ] && break
+    sleep 0.01
+done
+expect "lease cycles: every lease namespace freed (namespace ids in H, before $NSIDS)" "$(ip -n "$H" netns list-id | grep -c '^nsid')" eq "$NSIDS"
 MAPID=$(lease_map_id)
 if [ -n "$MAPID" ]; then
     expect "lease cycles: BPF lease map empty" "$(bpftool -j map dump id "$MAPID" | grep -o '"key"' | wc -l)" eq 0

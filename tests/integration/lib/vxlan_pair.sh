@@ -41,6 +41,12 @@ vxlan_pair_setup() {
 vxlan_pair_cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # `kns CMD &` records the pid of a subshell, not of CMD: kill whatever still runs in
+  # the namespaces so nothing outlives the test.
+  local ns
+  for ns in "$nsk" "$nsp"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  done
   ip netns del "$nsk" 2>/dev/null || true
   ip netns del "$nsp" 2>/dev/null || true
   rm -rf "$work"
