@@ -1,4 +1,4 @@
-/* test_broker_ring.c — the broker link's I/O modes (src/link/broker.c) against a real packet
+/* broker_ring.c — the broker link's I/O modes (src/link/broker.c) against a real packet
  * socket, without plebnetd: a forked fake broker hands pn_link_broker_open a packet socket
  * bound to one end of a veth pair in a network namespace private to this test, and a peer
  * packet socket (with vnet_hdr) on the other end sends and checks frames.
