@@ -123,6 +123,11 @@ struct pl_sock {
     /* options the stack has no notion of, kept so that get returns what set stored
      * (sockopt.c): SO_RCVLOWAT, SO_OOBINLINE, TCP_QUICKACK, TCP_DEFER_ACCEPT, ... */
     int rcvlowat, oobinline, quickack, defer_accept, cork, ip_recverr, ip_pktinfo;
+    /* more of them (sockopt.c; zero-initialised = Linux's default): `opt_set` has a
+     * PL_OPT_* bit for each option whose default is not zero once it was set */
+    int reuseport, priority, no_check, notsent_lowat, ip_mtu_discover;
+    int keepalive, linger_onoff, linger_s; /* datagram sockets only (TCP's live in pn) */
+    unsigned opt_set;
     /* mirror state (mirror.c only) */
     unsigned mirror_events;    /* PN_EV_* bits currently visible on A */
     int tokens;                /* token bytes queued in A (POLLIN) */
@@ -131,7 +136,12 @@ struct pl_sock {
     bool rdhup_done, hup_done, err_done; /* irreversible mirror steps taken */
     struct pl_sock *dirty_next; /* on the dirty list (stack callback) */
     bool dirty;
+    /* added by the core helper (fdtable.c, mirror.c, sockcalls.c) */
+    bool in_news;              /* data arrived since the last mirror sync (stack callback) */
+    bool err_cleared;          /* A's kernel error (set by close(B)) was read back */
+    uint8_t sstate;            /* PL_SS_*: connect(2)'s view, as Linux's sock->state */
 };
+enum { PL_SS_UNCONNECTED = 0, PL_SS_CONNECTING, PL_SS_CONNECTED };
 
 /* ---- lifecycle (core.c) ---- */
 /* The one stack, created on first use from PLEBNET_LINK/ADDR/GW/MAC/PCAP (the same syntax as
@@ -163,7 +173,9 @@ struct pl_sock *pl_fd_peek(int fd);
 int pl_acquire(int fd, struct pl_sock **out);
 /* Ends an operation begun by pl_acquire (or any locked section): brings the mirrors of s
  * (may be NULL) and of every socket the stack marked dirty up to date, wakes the stack
- * thread if its next deadline moved earlier, and unlocks. */
+ * thread if its next deadline moved earlier, and unlocks. Keeps errno. If s was closed by
+ * another thread while this one slept in pl_wait (-EBADF), this frees it once the last
+ * waiter is through, so always pass the s that pl_acquire gave. */
 void pl_release(struct pl_sock *s);
 /* Creates a plebnet socket of kernel type/protocol on a new socketpair; the lock must be
  * held. `flags` takes SOCK_NONBLOCK|SOCK_CLOEXEC. Returns the app fd (registered in the
@@ -175,6 +187,24 @@ int pl_sock_create(struct pn_socket *pn, int type, int protocol, int flags,
 void pl_fd_unmap(int fd);
 /* Maps another app fd (a dup) to s; lock held. */
 void pl_fd_map(int fd, struct pl_sock *s);
+/* Brings every socket the stack marked dirty up to date (lock held). */
+void pl_flush_dirty(void);
+/* Marks fd as (not) shim-internal. */
+void pl_fd_set_internal(int fd, bool internal);
+/* Moves a shim-internal fd to a high number with F_DUPFD_CLOEXEC (closing the old one),
+ * marks it internal and returns the new number (the old one if it cannot move). */
+int pl_fd_relocate(int fd);
+/* One past the highest fd ever mapped or marked internal (0 before the table exists). */
+int pl_fd_scan_limit(void);
+/* Sets up the fd table once (sizes it by the hard RLIMIT_NOFILE). Lock held. 0 or -errno. */
+int pl_fd_table_init(void);
+/* fork child: forgets the lock's state and every internal fd (closing them). */
+void pl_fd_atfork_child(void);
+/* Wakes the stack thread if the stack's next deadline moved before what it sleeps
+ * towards (core.c). Lock held. */
+void pl_stack_kick(void);
+/* True while this thread opens the link (core.c): its sockets are moved high. */
+bool pl_opening_link(void);
 /* True if fd is one of the shim's own (mirror ends, the link's, the wake eventfd): the
  * app's close/dup2 onto it must not take it away (fdcalls.c refuses with EBADF). */
 bool pl_fd_is_internal(int fd);

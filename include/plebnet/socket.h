@@ -142,6 +142,11 @@ struct pn_tcp_info {
 /* Returns 0, or PN_ENOTSUP for non-stream sockets. */
 int pn_tcp_get_info(const struct pn_socket *sk, struct pn_tcp_info *out);
 
+/* Bytes a recv would return now, as Linux's FIONREAD/SIOCINQ: stream sockets the queued
+ * in-order bytes, datagram/ping sockets the length of the next datagram (0 if none).
+ * Returns >= 0, or PN_EINVAL for a listening socket. */
+long pn_socket_nread(struct pn_socket *sk);
+
 /* Current readiness (PN_EV_* bits). */
 unsigned pn_socket_events(const struct pn_socket *sk);
 /* Installs (or with cb NULL removes) the readiness callback. */

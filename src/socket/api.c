@@ -6,6 +6,7 @@
 #include <string.h>
 #include "core/stack.h"
 #include "socket/socket.h"
+#include "tcp/tcp.h"
 
 void pn_socket_init_common(struct pn_socket *sk, struct pn_stack *s, enum pn_sock_type type,
                            const struct pn_socket_ops *ops)
@@ -301,6 +302,30 @@ int pn_getsockopt(struct pn_socket *sk, enum pn_sockopt opt, void *val, size_t *
             return r;
     }
     return pn_socket_common_getsockopt(sk, opt, val, len);
+}
+
+long pn_socket_nread(struct pn_socket *sk)
+{
+    if (!sk)
+        return PN_EINVAL;
+    if (sk->type == PN_SOCK_STREAM) {
+        const struct pn_tcb *t = (const struct pn_tcb *)sk;
+        if (t->state == PN_TCP_LISTEN)
+            return PN_EINVAL; /* Linux: tcp_ioctl SIOCINQ on a listener is EINVAL */
+        return (long)(t->rq.bytes - (t->rq.head ? t->rq_off : 0));
+    }
+    /* Datagram: the next datagram's full length (udp_ioctl: first_packet_length), found
+     * with a zero-length peek; a pending error must stay pending for the next recv. */
+    if (!(sk->events & PN_EV_IN))
+        return 0;
+    int saved_err = sk->so_error;
+    long n = sk->ops->recvfrom(sk, NULL, 0, PN_MSG_PEEK | PN_MSG_TRUNC, NULL);
+    if (sk->so_error != saved_err) {
+        sk->so_error = saved_err;
+        if (saved_err)
+            sk->events |= PN_EV_ERR;
+    }
+    return n > 0 ? n : 0;
 }
 
 unsigned pn_socket_events(const struct pn_socket *sk)

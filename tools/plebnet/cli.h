@@ -45,6 +45,8 @@ bool cli_run_stacks(struct pn_stack **stacks, int n, bool (*done)(void *arg), vo
 int cmd_demo(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_nc(int argc, char **argv);
+/* `plebnet run ... -- CMD`: CMD with libplebnet-preload.so preloaded (cmd_run.c). */
+int cmd_run(int argc, char **argv);
 /* plebnetd clients (cmd_lease.c, cmd_leases.c) */
 int pn_cmd_lease(int argc, char **argv);
 int pn_cmd_leases(int argc, char **argv);

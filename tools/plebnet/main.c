@@ -10,6 +10,7 @@ static const struct pn_cmd commands[] = {
     {"demo", "two stacks in one process: ARP, ping, UDP echo, a TCP transfer", cmd_demo},
     {"ping", "send ICMP echo requests from a userspace stack, like ping(8)", cmd_ping},
     {"nc", "netcat over a userspace stack: stdin -> UDP/TCP -> stdout", cmd_nc},
+    {"run", "run an unmodified program with its IPv4 sockets on a userspace stack", cmd_run},
     {"lease", "ask plebnetd for an address lease and hold it until interrupted", pn_cmd_lease},
     {"leases", "list plebnetd's active leases with their counters (root)", pn_cmd_leases},
     {"version", "print the version", cmd_version},
