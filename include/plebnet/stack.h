@@ -35,6 +35,9 @@ struct pn_stack_config {
     uint32_t reass_timeout_ms;       /* default 30000 (RFC 791 suggests 15 s; Linux uses 30 s) */
     uint32_t reass_max_bytes;        /* total fragment bytes held, default 4 MiB */
     uint32_t reass_max_datagrams;    /* datagrams in reassembly at once, default 64 */
+    uint32_t local_queue_len;        /* datagrams to our own addresses (interface address,
+                                      * 127/8) waiting for the next poll, default (and 0 =) 1024;
+                                      * beyond, dropped and counted in ip_local_dropped */
     /* ARP */
     uint32_t arp_cache_size;         /* entries, default 256 */
     uint32_t arp_queue_len;          /* packets held per unresolved entry, default 16 */
@@ -88,18 +91,28 @@ int pn_stack_new(const struct pn_stack_config *cfg, struct pn_link *link, uint64
 /* Frees the stack and every socket still open in it (sockets become invalid). NULL ok. */
 void pn_stack_free(struct pn_stack *stack);
 
-/* Drives the stack: receives what the link has, runs due timers, transmits. Returns the
- * number of frames received, or a negative PN_E* if the link failed. `now` must not go
+/* Drives the stack: receives what the link has, delivers datagrams the stack sent to its
+ * own addresses (up to a bound per call; the rest on the next), runs due timers,
+ * transmits. Returns the number of frames received from the link (local datagrams are
+ * not counted), or a negative PN_E* if the link failed. `now` must not go
  * backwards (earlier values are treated as the last one). */
 int pn_stack_poll(struct pn_stack *stack, uint64_t now);
 /* The earliest time pn_stack_poll must be called again even if the link fd stays quiet
- * (timers, the link's own deadline), or PN_TIME_NEVER. */
+ * (timers, the link's own deadline), or PN_TIME_NEVER. It is the stack's current time
+ * (pn_stack_now) while frames wait to be transmitted or local datagrams to be delivered:
+ * after any pn_* call, consult it before sleeping. */
 uint64_t pn_stack_next_deadline(const struct pn_stack *stack);
 /* The link's pollable fd (readable when frames wait), or -1: then poll by deadline. */
 int pn_stack_fd(const struct pn_stack *stack);
 /* The time given to the last poll (the stack's notion of now). */
 uint64_t pn_stack_now(const struct pn_stack *stack);
 
+/* TCP connections, with a handle or orphaned by pn_close, that still owe the peer data or
+ * a FIN it has not acknowledged: states SYN-SENT, SYN-RECEIVED, ESTABLISHED, CLOSE-WAIT,
+ * FIN-WAIT-1, CLOSING and LAST-ACK. FIN-WAIT-2, TIME-WAIT and listeners do not count. An
+ * application that must not exit before its closed connections are through (the preload
+ * shim at process exit) drives the stack until this reaches 0. O(connections). */
+uint32_t pn_stack_tcp_unfinished(const struct pn_stack *stack);
 const struct pn_stats *pn_stack_stats(const struct pn_stack *stack);
 struct pn_link *pn_stack_link(const struct pn_stack *stack);
 

@@ -45,6 +45,7 @@ extern "C" {
     X(ip_rx_bad_options)                                                                            \
     X(ip_rx_bad_frag)           /* offset + length beyond 65535, or MF with odd length */          \
     X(ip_rx_bad_src)            /* martian source: broadcast, multicast, loopback, ours */          \
+    X(ip_rx_bad_dst)            /* loopback (127/8) destination from the link */                   \
     X(ip_rx_not_for_us)         /* no forwarding */                                                 \
     X(ip_rx_unknown_proto)                                                                          \
     X(ip_tx)                                                                                        \
@@ -52,6 +53,9 @@ extern "C" {
     X(ip_tx_bad_src)            /* source is not our address */                                     \
     X(ip_tx_too_big)            /* DF set and larger than the MTU */                                \
     X(ip_tx_fragments)                                                                              \
+    X(ip_local_tx)              /* datagrams queued for local delivery (own address, 127/8) */     \
+    X(ip_local_rx)              /* datagrams taken off the local queue into IPv4 input */          \
+    X(ip_local_dropped)         /* local queue full (local_queue_len): datagram dropped */         \
     X(ip_frag_rx)                                                                                   \
     X(ip_reass_ok)                                                                                  \
     X(ip_reass_timeout)                                                                             \

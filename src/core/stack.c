@@ -1,6 +1,7 @@
 /* core/stack.c — stack instances: creation from a config, the poll loop (link rx -> layers,
- * timers, batched link tx) and the deadline query behind the event API.
+ * local delivery, timers, batched link tx) and the deadline query behind the event API.
  * Call chain: app -> pn_stack_poll -> link rx_burst -> pn_eth_input ...;
+ *             pn_stack_poll -> local_drain -> pn_ipv4_local_input ...;
  *             pn_timers_run -> layer timers; pn_stack_flush -> link tx_burst. */
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,10 @@
 #include "socket/socket.h"
 
 #define RX_BURST 64
+/* Local datagrams delivered per pn_stack_poll, like the link's 4 bursts: a TCP transfer to
+ * ourselves makes each delivery queue the next segment or ACK, so an unbounded drain could
+ * keep one poll busy for the whole transfer and starve the link and the timers. */
+#define LOCAL_BUDGET (4 * RX_BURST)
 
 const char *pn_version(void)
 {
@@ -22,6 +27,7 @@ void pn_stack_config_init(struct pn_stack_config *c)
     c->reass_timeout_ms = 30000;
     c->reass_max_bytes = 4u << 20;
     c->reass_max_datagrams = 64;
+    c->local_queue_len = 1024; /* Linux's netdev_max_backlog for lo is 1000 */
     c->arp_cache_size = 256;
     c->arp_queue_len = 16;
     c->arp_retries = 3;
@@ -96,6 +102,8 @@ int pn_stack_new(const struct pn_stack_config *cfg, struct pn_link *link, uint64
     if (!s)
         return PN_ENOMEM;
     s->cfg = *cfg;
+    if (!s->cfg.local_queue_len) /* configs not made by pn_stack_config_init */
+        s->cfg.local_queue_len = 1024;
     s->link = link;
     s->now = now;
     struct pn_pbuf_pool_config pc = {.max_small = cfg->pool_max_small,
@@ -106,6 +114,7 @@ int pn_stack_new(const struct pn_stack_config *cfg, struct pn_link *link, uint64
         return PN_ENOMEM;
     }
     pn_timers_init(&s->timers, now);
+    pn_pbuf_queue_init(&s->local_q);
     s->iface.mac = cfg->mac;
     s->iface.addr = cfg->addr;
     s->iface.prefix_len = cfg->prefix_len;
@@ -143,6 +152,7 @@ void pn_stack_free(struct pn_stack *s)
     pn_udp_fini(s);
     pn_reass_fini(s);
     pn_arp_fini(s);
+    pn_pbuf_queue_purge(&s->local_q);
     for (int i = 0; i < s->txq_len; i++)
         pn_pbuf_free(s->txq[i]);
     s->txq_len = 0;
@@ -181,13 +191,28 @@ struct pn_pbuf *pn_stack_alloc(struct pn_stack *s, uint32_t len)
     return p;
 }
 
+/* Feeds up to *budget queued local datagrams to IPv4 input (ip/output.c queued them).
+ * Datagrams that this queues in turn (replies, ACKs) are taken in the same loop while the
+ * budget lasts; the rest wait for the next poll (pn_stack_next_deadline says "now"). */
+static void local_drain(struct pn_stack *s, int *budget)
+{
+    struct pn_pbuf *p;
+    while (*budget > 0 && (p = pn_pbuf_queue_pop(&s->local_q)) != NULL) {
+        (*budget)--;
+        p->time = s->now;
+        pn_ipv4_local_input(s, p);
+    }
+}
+
 int pn_stack_poll(struct pn_stack *s, uint64_t now)
 {
     if (now > s->now)
         s->now = now;
     s->in_poll = true;
     struct pn_pbuf *burst[RX_BURST];
-    int total = 0, n;
+    int total = 0, n, budget = LOCAL_BUDGET;
+    /* What API calls since the last poll sent to ourselves goes first, in order. */
+    local_drain(s, &budget);
     /* Bounded so a flood cannot starve timers: at most 4 bursts per poll. */
     for (int round = 0; round < 4; round++) {
         n = s->link->ops->rx_burst(s->link, s->pool, burst, RX_BURST, s->now);
@@ -205,7 +230,9 @@ int pn_stack_poll(struct pn_stack *s, uint64_t now)
         if (n < RX_BURST)
             break;
     }
+    local_drain(s, &budget);
     pn_timers_run(&s->timers, s->now, s);
+    local_drain(s, &budget); /* retransmissions, delayed ACKs, ... to ourselves */
     s->in_poll = false;
     pn_stack_flush(s);
     return total;
@@ -217,7 +244,7 @@ uint64_t pn_stack_next_deadline(const struct pn_stack *s)
     uint64_t l = pn_link_next_deadline(s->link);
     if (l < t)
         t = l;
-    if (s->txq_len)
+    if (s->txq_len || s->local_q.count)
         t = s->now;
     return t;
 }

@@ -1,7 +1,8 @@
 /* core/stack.h — the definition of struct pn_stack, the one context that holds all state of
  * a stack instance (no globals), and the helpers every layer uses: counters, transmit
- * queue, time. Call chain: pn_stack_poll (core/stack.c) -> link rx -> layers -> pn_stack_tx
- * -> link tx; -> pn_timers_run -> layer timers. */
+ * queue, local-delivery queue, time. Call chain: pn_stack_poll (core/stack.c) -> link rx ->
+ * layers -> pn_stack_tx -> link tx; -> local queue -> pn_ipv4_local_input; -> pn_timers_run
+ * -> layer timers. */
 #ifndef PN_CORE_STACK_H
 #define PN_CORE_STACK_H
 
@@ -46,9 +47,12 @@ struct pn_stack {
     struct pn_tcp_table tcp;
     uint32_t tcp_next_ephemeral;
     struct pn_socket *sockets;   /* every open socket (for pn_stack_free) */
+    struct pn_pbuf_queue local_q; /* datagrams to our own addresses (ip/output.c), drained
+                                   * into pn_ipv4_local_input by pn_stack_poll */
     struct pn_pbuf *txq[PN_TXQ_MAX];
     int txq_len;
     bool in_poll;
+    bool local_input;            /* pn_ipv4_local_input is delivering one of our datagrams */
     bool freeing;                /* pn_stack_free: sockets close without sending */
 };
 

@@ -67,8 +67,13 @@ void pn_icmp_send_error(struct pn_stack *s, const struct pn_pbuf *orig, uint8_t 
     /* RFC 1122 §3.2.2: an ICMP error message MUST NOT be sent as the result of receiving
      * a datagram destined to an IP broadcast or multicast address, sent as a link-layer
      * broadcast, a non-initial fragment, or whose source does not define a single host. */
-    if (!single_host(s, ip.dst) || (orig->flags & (PN_PBUF_F_BCAST | PN_PBUF_F_MCAST)) ||
-        ip.frag_off != 0 || !single_host(s, ip.src) || pn_ipv4_is_local(s, ip.src))
+    /* A datagram of our own, being delivered over the local path: its error goes back the
+     * same way (a loopback source is fine inside the host), so a UDP send to a closed port
+     * on 127.0.0.1 is refused as on Linux's lo. */
+    bool own = s->local_input && pn_ipv4_is_local(s, ip.src);
+    if ((!own &&
+         (!single_host(s, ip.dst) || !single_host(s, ip.src) || pn_ipv4_is_local(s, ip.src))) ||
+        (orig->flags & (PN_PBUF_F_BCAST | PN_PBUF_F_MCAST)) || ip.frag_off != 0)
         return;
     /* ... nor about an ICMP error message (its type byte is the first of the payload). */
     if (ip.proto == PN_IP_PROTO_ICMP) {
@@ -98,9 +103,10 @@ void pn_icmp_send_error(struct pn_stack *s, const struct pn_pbuf *orig, uint8_t 
         PN_STAT_INC(s, icmp_tx_unreach);
     else if (type == PN_ICMP_TIME_EXCEEDED)
         PN_STAT_INC(s, icmp_tx_time_exceeded);
-    /* RFC 1349 §5.1: errors are sent with TOS 0. Source: our address, which is the one the
-     * datagram was sent to (checked above: not a broadcast). */
-    struct pn_ip_out o = {.dst = ip.src, .proto = PN_IP_PROTO_ICMP};
+    /* RFC 1349 §5.1: errors are sent with TOS 0. Source: the address the datagram was
+     * sent to when it is one of ours (checked above: not a broadcast; RFC 1122 §3.2.2). */
+    struct pn_ip_out o = {
+        .src = pn_ipv4_is_local(s, ip.dst) ? ip.dst : 0, .dst = ip.src, .proto = PN_IP_PROTO_ICMP};
     (void)pn_ipv4_output(s, p, &o); /* drops are counted below us */
 }
 

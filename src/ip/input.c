@@ -1,7 +1,9 @@
 /* ip/input.c — IPv4 input (RFC 791, RFC 1122 §3.2.1): validation, martian and destination
- * filtering (no forwarding), reassembly of fragments, dispatch by protocol.
- * Call chain: pn_eth_input -> pn_ipv4_input -> {pn_reass_input, pn_icmp_input, pn_udp_input,
- * pn_tcp_input}; unknown protocols -> pn_icmp_send_error. */
+ * filtering (no forwarding), reassembly of fragments, dispatch by protocol; the stack's
+ * own addresses (interface + 127/8) and source selection.
+ * Call chain: pn_eth_input -> pn_ipv4_input, pn_stack_poll -> pn_ipv4_local_input ->
+ * ipv4_input -> {pn_reass_input, pn_icmp_input, pn_udp_input, pn_tcp_input}; unknown
+ * protocols -> pn_icmp_send_error. */
 #include "core/stack.h"
 #include "ip/ip.h"
 #include "udp/udp.h"
@@ -10,7 +12,16 @@
 
 bool pn_ipv4_is_local(const struct pn_stack *s, uint32_t addr)
 {
-    return addr == s->iface.addr;
+    /* RFC 1122 §3.2.1.3 (g): {127, <any>} is the internal host loopback address; all of
+     * 127/8 is ours, as on Linux (lo holds 127.0.0.1/8). */
+    return addr == s->iface.addr || pn_ipv4_is_loopback(addr);
+}
+
+uint32_t pn_ipv4_source(const struct pn_stack *s, uint32_t bound, uint32_t dst)
+{
+    if (bound)
+        return bound;
+    return pn_ipv4_is_loopback(dst) ? PN_IP4(127, 0, 0, 1) : s->iface.addr;
 }
 
 bool pn_ipv4_is_broadcast(const struct pn_stack *s, uint32_t addr)
@@ -66,7 +77,9 @@ static uint64_t *parse_drop_counter(struct pn_stack *s, int err)
     }
 }
 
-void pn_ipv4_input(struct pn_stack *s, struct pn_pbuf *pkt)
+/* Consumes pkt. `local`: it came from our own local queue (pn_ipv4_local_input), not the
+ * link, so its source is one of our addresses by construction. */
+static void ipv4_input(struct pn_stack *s, struct pn_pbuf *pkt, bool local)
 {
     struct pn_ipv4_repr ip;
     PN_STAT_INC(s, ip_rx);
@@ -86,8 +99,14 @@ void pn_ipv4_input(struct pn_stack *s, struct pn_pbuf *pkt)
      * the datagram really ends (RFC 791 §3.1 "Total Length"). */
     pn_pbuf_trim(pkt, (uint32_t)ip.hdr_len + ip.payload_len);
 
-    if (martian_src(s, ip.src)) {
+    if (!local && martian_src(s, ip.src)) {
         drop(s, pkt, &s->stats.ip_rx_bad_src);
+        return;
+    }
+    /* RFC 1122 §3.2.1.3 (g): a loopback address "MUST NOT appear outside a host"; RFC 1812
+     * §5.3.7 calls it a martian. From the link it is dropped, never delivered as ours. */
+    if (!local && pn_ipv4_is_loopback(ip.dst)) {
+        drop(s, pkt, &s->stats.ip_rx_bad_dst);
         return;
     }
     /* RFC 1122 §3.3.4.2/§3.3.6: accept our address and the broadcast addresses. Anything
@@ -139,4 +158,17 @@ void pn_ipv4_input(struct pn_stack *s, struct pn_pbuf *pkt)
         pn_pbuf_free(pkt);
         return;
     }
+}
+
+void pn_ipv4_input(struct pn_stack *s, struct pn_pbuf *pkt)
+{
+    ipv4_input(s, pkt, false);
+}
+
+void pn_ipv4_local_input(struct pn_stack *s, struct pn_pbuf *pkt)
+{
+    PN_STAT_INC(s, ip_local_rx);
+    s->local_input = true; /* ICMP errors about it may go back to ourselves (ip/icmp.c) */
+    ipv4_input(s, pkt, true);
+    s->local_input = false;
 }

@@ -26,16 +26,37 @@ struct pn_ip_out {
     bool dontroute;     /* on-link only: off-link -> PN_ENETUNREACH */
 };
 
-/* Consumes pkt (data = IP header, pkt->l3_off set). */
+/* Consumes pkt (data = IP header, pkt->l3_off set), received from the link. */
 void pn_ipv4_input(struct pn_stack *s, struct pn_pbuf *pkt);
 /* Consumes pkt (data = the transport header + payload, with at least 20 + 14 bytes of
  * headroom), prepends the IP header, fragments if larger than the MTU, resolves the next
- * hop and queues the frame(s). Returns 0, PN_ENETUNREACH (off-link and no gateway),
+ * hop and queues the frame(s). A datagram to one of our own addresses (pn_ipv4_is_local) is
+ * queued for local delivery instead, whole (the local path has no MTU below 65535, like
+ * Linux's lo), or dropped and counted in ip_local_dropped when that queue is full. A source
+ * in 127/8 with a destination elsewhere is refused with PN_EINVAL (§3.2.1.3 (g)).
+ * Returns 0, PN_ENETUNREACH (off-link and no gateway),
  * PN_EMSGSIZE (too large with df, or > 65535), PN_ENOBUFS, PN_EHOSTUNREACH (the next hop's
  * ARP entry is failing). On error the packet is freed and counted. */
 int pn_ipv4_output(struct pn_stack *s, struct pn_pbuf *pkt, const struct pn_ip_out *o);
-/* True if addr is the interface address. */
+/* True if addr is one of the stack's own addresses: the interface address or any address
+ * in 127.0.0.0/8 (RFC 1122 §3.2.1.3 (g): "internal host loopback address"). */
 bool pn_ipv4_is_local(const struct pn_stack *s, uint32_t addr);
+/* True if addr is in 127.0.0.0/8. */
+static inline bool pn_ipv4_is_loopback(uint32_t addr)
+{
+    return (addr >> 24) == 127;
+}
+/* The source address for a datagram to dst from a socket bound to `bound` (0 = any):
+ * the bound address if any, else 127.0.0.1 for a loopback destination, else the interface
+ * address (RFC 1122 §3.3.4.3: the source is chosen from the addresses of the interface the
+ * datagram leaves by; loopback traffic "leaves" by the internal loopback path). */
+uint32_t pn_ipv4_source(const struct pn_stack *s, uint32_t bound, uint32_t dst);
+
+/* --- local delivery (ip/output.c) --- */
+/* Datagrams to one of our own addresses never reach the link: pn_ipv4_output queues them
+ * on s->local_q and pn_stack_poll feeds them to pn_ipv4_input (never from inside output,
+ * so a transport is not re-entered while it is sending). Consumes pkt (data = IP header). */
+void pn_ipv4_local_input(struct pn_stack *s, struct pn_pbuf *pkt);
 /* True if addr is 255.255.255.255 or the subnet's directed broadcast. */
 bool pn_ipv4_is_broadcast(const struct pn_stack *s, uint32_t addr);
 

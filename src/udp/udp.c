@@ -113,7 +113,8 @@ static int udp_bind(struct pn_socket *sk, const struct pn_endpoint *local)
     struct pn_stack *s = sk->stack;
     if (sk->bound)
         return PN_EINVAL;
-    if (local->addr != PN_IP4_ANY && local->addr != s->iface.addr)
+    /* Our addresses: the interface's and 127/8 (RFC 1122 §3.2.1.3 (g)). */
+    if (local->addr != PN_IP4_ANY && !pn_ipv4_is_local(s, local->addr))
         return PN_EADDRNOTAVAIL;
     struct pn_port_table *t = table_of(u);
     uint16_t port = local->port;
@@ -164,7 +165,8 @@ static int udp_connect(struct pn_socket *sk, const struct pn_endpoint *remote)
         return err;
     struct pn_stack *s = sk->stack;
     if ((remote->addr & s->iface.mask) != (s->iface.addr & s->iface.mask) &&
-        !pn_ipv4_is_broadcast(s, remote->addr) && !s->iface.gateway)
+        !pn_ipv4_is_broadcast(s, remote->addr) && !pn_ipv4_is_local(s, remote->addr) &&
+        !s->iface.gateway)
         return PN_ENETUNREACH;
     if ((err = autobind(sk)) < 0)
         return err;
@@ -215,7 +217,7 @@ static long udp_sendto(struct pn_socket *sk, const void *buf, size_t len, int fl
         memcpy(p->data + PN_UDP_HDR_LEN, buf, len);
     struct pn_udp_repr r = {.src_port = sk->local.port, .dst_port = dst->port,
                             .payload_len = len};
-    uint32_t src = sk->local.addr ? sk->local.addr : s->iface.addr;
+    uint32_t src = pn_ipv4_source(s, sk->local.addr, dst->addr);
     pn_udp_emit(&r, p->data, src, dst->addr);
     struct pn_ip_out o = {.src = src, .dst = dst->addr, .proto = PN_IP_PROTO_UDP,
                           .ttl = sk->ttl, .tos = sk->tos, .df = sk->opt_dontfrag,
