@@ -1,8 +1,8 @@
 /* preload/core.c — the shim's one stack: created on the first AF_INET socket() from the
  * PLEBNET_* environment, driven by a thread of its own, and fork handling.
  * Call chain: socket() (sockcalls.c) -> pl_init -> linkspec_finish -> linkspec_open_ex ->
- * pn_stack_new -> stack_thread { real ppoll(link fd, wake eventfd) -> pn_stack_poll ->
- * pl_flush_dirty }.
+ * pn_stack_new -> stack_thread { real ppoll(link fd, wake eventfd) -> pl_stack_turn
+ * { pn_stack_poll -> pl_flush_dirty } -> pl_exit_turn (exitdrain.c, while exiting) }.
  *
  * Behaviour (documented for docs/PRELOAD.md):
  *  - Nothing happens until a program creates its first AF_INET TCP/UDP/ICMP socket; a
@@ -20,7 +20,9 @@
  *    socket(AF_INET) fails with ENETDOWN after one log line (a second stack would need the
  *    same address). exec() in the child starts afresh: only kernel fds survive it (the app
  *    ends A are plain AF_UNIX sockets there), and the new program's first AF_INET socket
- *    creates a stack of its own from the environment. */
+ *    creates a stack of its own from the environment.
+ *  - exit(): exitdrain.c closes the app's sockets and keeps this thread driving until the
+ *    connections are through (bounded by PLEBNET_EXIT_LINGER); pl_init then refuses. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -44,6 +46,20 @@ static int init_err;      /* -errno once initialisation failed (logged then) */
 static bool link_failed;  /* pn_stack_poll reported the link dead (logged once) */
 static bool opening_link; /* the lock holder is opening the link */
 static _Atomic uint64_t sleep_until = PL_NEVER; /* what the stack thread sleeps towards */
+static bool exiting; /* the process is exiting (exitdrain.c): no new stack or socket */
+
+/* True once pn_stack_poll reported the link dead (or there is no stack). Lock held. */
+bool pl_link_dead(void)
+{
+    return link_failed || !pl_stack;
+}
+
+/* From now on pl_init fails with ENETDOWN: the process is exiting and its sockets are being
+ * drained. Lock held. */
+void pl_refuse_new_sockets(void)
+{
+    exiting = true;
+}
 
 uint64_t pl_now(void)
 {
@@ -68,6 +84,19 @@ void pl_stack_kick(void)
         ssize_t w = pl_real.write(wake_fd, &one, sizeof(one));
         (void)w; /* a full counter (EAGAIN) already means "wake up" */
     }
+}
+
+/* One turn of the stack: receive, run timers, transmit (pn_stack_poll), note a dead link,
+ * bring the mirrors the stack touched up to date. Lock held; also used by the exit drain
+ * to put its FINs and RSTs on the wire at once. */
+void pl_stack_turn(void)
+{
+    int r = pn_stack_poll(pl_stack, pl_now());
+    if (r < 0 && !link_failed) {
+        link_failed = true;
+        pl_log("the link failed (%s): plebnet sockets will see no more traffic", pn_strerror(r));
+    }
+    pl_flush_dirty();
 }
 
 /* The driving loop: sleep in the kernel until a frame arrives, the next timer is due or
@@ -99,13 +128,8 @@ static void *stack_thread(void *arg)
         }
         pl_lock();
         atomic_store(&sleep_until, 0); /* awake: no kicks needed until we sleep again */
-        int r = pn_stack_poll(pl_stack, pl_now());
-        if (r < 0 && !link_failed) {
-            link_failed = true;
-            pl_log("the link failed (%s): plebnet sockets will see no more traffic",
-                   pn_strerror(r));
-        }
-        pl_flush_dirty();
+        pl_stack_turn();
+        pl_exit_turn();
         pl_unlock();
     }
     return NULL;
@@ -263,7 +287,9 @@ int pl_init(void)
     pl_real_init();
     pl_lock();
     int r = 0;
-    if (pl_forked_child) {
+    if (exiting) {
+        r = -ENETDOWN; /* another thread runs exit(): the drain closed every socket */
+    } else if (pl_forked_child) {
         pl_unsupported("socket(AF_INET) in a child forked from a plebnet process (the "
                        "stack stays in the parent; exec first): ENETDOWN");
         r = -ENETDOWN;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include "shim.h"
 
@@ -42,6 +43,31 @@ void pl_unlock(void)
 {
     if (--lock_depth == 0)
         pthread_mutex_unlock(&stack_mu);
+}
+
+/* pl_lock, but gives up after timeout_ns (0 = only if free now): 0 with the lock held, or
+ * -ETIMEDOUT. The exiting thread must not hang on a lock another thread never gives back. */
+int pl_lock_timed(uint64_t timeout_ns)
+{
+    if (lock_depth > 0) {
+        lock_depth++;
+        return 0;
+    }
+    int r;
+    if (timeout_ns == 0) {
+        r = pthread_mutex_trylock(&stack_mu);
+    } else {
+        struct timespec ts; /* pthread_mutex_timedlock(3) takes CLOCK_REALTIME */
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + timeout_ns % 1000000000ull;
+        ts.tv_sec += (time_t)(timeout_ns / 1000000000ull + ns / 1000000000ull);
+        ts.tv_nsec = (long)(ns % 1000000000ull);
+        r = pthread_mutex_timedlock(&stack_mu, &ts);
+    }
+    if (r != 0)
+        return -ETIMEDOUT;
+    lock_depth = 1;
+    return 0;
 }
 
 bool pl_internal(void)
@@ -300,6 +326,26 @@ void pl_fd_unmap(int fd)
         return;
     }
     sock_close(s);
+}
+
+/* Process exit (exitdrain.c): unmaps every app fd, so each plebnet socket closes as with
+ * its last close(2) (TCP: FIN after the queued data, or RST for SO_LINGER 0 or unread
+ * data). The kernel fds (ends A) stay open; the kernel closes them at exit. Lock held.
+ * Returns the number of sockets closed. */
+int pl_fd_close_all(void)
+{
+    int n = 0;
+    if (!atomic_load(&tab))
+        return 0;
+    for (int i = 0; i <= tab_hi; i++) {
+        struct pl_sock *s = atomic_load_explicit(&tab[i], memory_order_relaxed);
+        if (!s)
+            continue;
+        if (s->refs == 1)
+            n++;
+        pl_fd_unmap(i);
+    }
+    return n;
 }
 
 void pl_fd_atfork_child(void)

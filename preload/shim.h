@@ -242,4 +242,21 @@ void pl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * string), for calls, flags and options the shim does not implement. */
 void pl_unsupported(const char *what);
 
+/* ---- process exit (exitdrain.c): closed connections finish before the process ends ---- */
+/* pl_lock, but gives up after timeout_ns (0 = only if free now): 0 with the lock held, or
+ * -ETIMEDOUT (fdtable.c). */
+int pl_lock_timed(uint64_t timeout_ns);
+/* Unmaps every app fd, closing each socket as its last close() would; lock held. Returns
+ * the number of fds unmapped (fdtable.c). */
+int pl_fd_close_all(void);
+/* True once pn_stack_poll reported the link dead, or there is no stack; lock held (core.c). */
+bool pl_link_dead(void);
+/* From now on pl_init fails with ENETDOWN: no new stack while the process exits (core.c). */
+void pl_refuse_new_sockets(void);
+/* One turn of the stack thread's work (poll the stack, sync the mirrors); lock held. */
+void pl_stack_turn(void);
+/* Called by the stack thread at the end of each turn: wakes the exiting thread once every
+ * closed connection is through (exitdrain.c); lock held. */
+void pl_exit_turn(void);
+
 #endif

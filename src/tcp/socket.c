@@ -100,7 +100,8 @@ static int tcp_bind(struct pn_socket *sk, const struct pn_endpoint *local)
     struct pn_stack *s = stk(sk);
     if (sk->bound || t->state != PN_TCP_CLOSED)
         return PN_EINVAL;
-    if (local->addr != PN_IP4_ANY && local->addr != s->iface.addr)
+    /* Our addresses: the interface's and 127/8 (RFC 1122 §3.2.1.3 (g)). */
+    if (local->addr != PN_IP4_ANY && !pn_ipv4_is_local(s, local->addr))
         return PN_EADDRNOTAVAIL;
     uint16_t port = local->port;
     if (port == 0) {
@@ -197,9 +198,15 @@ static int tcp_connect(struct pn_socket *sk, const struct pn_endpoint *remote)
     if (remote->addr == 0 || remote->port == 0 || (remote->addr >> 28) >= 14 ||
         pn_ipv4_is_broadcast(s, remote->addr))
         return PN_EINVAL;
-    if ((remote->addr & s->iface.mask) != (s->iface.addr & s->iface.mask) && !s->iface.gateway)
+    bool local = pn_ipv4_is_local(s, remote->addr); /* delivered inside the stack */
+    if ((remote->addr & s->iface.mask) != (s->iface.addr & s->iface.mask) && !local &&
+        !s->iface.gateway)
         return PN_ENETUNREACH;
-    uint32_t laddr = s->iface.addr;
+    /* The bound address, else 127.0.0.1 towards 127/8, else the interface address. A
+     * loopback source cannot reach another host (RFC 1122 §3.2.1.3 (g); Linux: EINVAL). */
+    uint32_t laddr = pn_ipv4_source(s, sk->bound ? sk->local.addr : 0, remote->addr);
+    if (pn_ipv4_is_loopback(laddr) && !local)
+        return PN_EINVAL;
     if (sk->bound) {
         if (pn_tcp_lookup(s, laddr, sk->local.port, remote->addr, remote->port))
             return PN_EADDRINUSE;

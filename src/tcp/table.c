@@ -53,6 +53,19 @@ void pn_tcp_fini(struct pn_stack *s)
     memset(tt, 0, sizeof(*tt));
 }
 
+uint32_t pn_stack_tcp_unfinished(const struct pn_stack *s)
+{
+    /* Every connection past LISTEN is in the 4-tuple hash until pn_tcp_close_tcb. */
+    const struct pn_tcp_table *tt = &s->tcp;
+    uint32_t n = 0;
+    for (uint32_t i = 0; tt->buckets && i < tt->nbuckets; i++)
+        for (const struct pn_tcb *t = tt->buckets[i]; t; t = t->hnext)
+            if (t->state != PN_TCP_FIN_WAIT_2 && t->state != PN_TCP_TIME_WAIT &&
+                t->state != PN_TCP_CLOSED && t->state != PN_TCP_LISTEN)
+                n++;
+    return n;
+}
+
 static void grow(struct pn_stack *s)
 {
     struct pn_tcp_table *tt = &s->tcp;
