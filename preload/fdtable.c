@@ -228,6 +228,13 @@ void pl_release(struct pl_sock *s)
     } else if (s && s->waiters == 0) {
         free(s); /* closed by another thread while this one waited in pl_wait */
     }
+    /* Poll the stack here too, not only in the stack thread: frames that arrived while
+     * this thread worked (the next requests, ACKs) are handled now, in this thread,
+     * instead of waking the stack thread and handing the lock back and forth. Measured
+     * over vxlan (bench/preload_bench.sh, PEER_TXOFF=1): nginx under wrk 14.3k -> 19.6k
+     * requests/s, iperf3 3.5 -> 4.5 Gbit/s sending, 1.6 -> 2.1 receiving. */
+    if (pl_stack && !pl_link_dead())
+        pl_stack_turn();
     pl_flush_dirty();
     pl_stack_kick();
     pl_unlock();
